@@ -1,0 +1,2 @@
+// The name -> prober table; filled in as probers land.
+namespace sonde::modules {}
