@@ -46,6 +46,14 @@ void Loop::post(std::function<void()> task) {
     wake();
 }
 
+void Loop::post(const Alive& alive, std::function<void()> task) {
+    post([watch = alive.watch(), task = std::move(task)] {
+        if (!watch.expired()) {
+            task();
+        }
+    });
+}
+
 void Loop::wake() {
     if (idle_ && uv_is_active(idle_.as_handle()) == 0) {
         uv_idle_start(idle_.get(), &Loop::on_idle);

@@ -22,6 +22,16 @@
 
 namespace sonde {
 
+// Alive: a token an object holds so that work it posted can tell whether it still exists.
+// A posted task captures alive.watch() and does nothing once the owner (and its token) is gone.
+class Alive {
+public:
+    std::weak_ptr<const char> watch() const { return token_; }
+
+private:
+    std::shared_ptr<const char> token_ = std::make_shared<const char>('\0');
+};
+
 class Loop {
 public:
     Loop();
@@ -39,6 +49,8 @@ public:
 
     // Runs task on a later loop iteration, in posting order.
     void post(std::function<void()> task);
+    // Runs task later only if the owner of `alive` still exists then.
+    void post(const Alive& alive, std::function<void()> task);
 
     // Destroys object on a later loop iteration.
     template <class T>

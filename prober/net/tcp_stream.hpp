@@ -82,6 +82,7 @@ private:
     EndCallback on_end_;
     std::unique_ptr<char[]> read_buffer_;
     std::size_t queued_bytes_ = 0;
+    Alive alive_;  // last member: destroyed first, so posted work sees the stream gone
 };
 
 }  // namespace sonde::net

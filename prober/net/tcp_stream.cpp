@@ -1,0 +1,206 @@
+#include "prober/net/tcp_stream.hpp"
+
+#include <utility>
+
+namespace sonde::net {
+namespace {
+
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+
+std::string uv_error_text(int status) {
+    return std::string(uv_err_name(status)) + ": " + uv_strerror(status);
+}
+
+}  // namespace
+
+// A write in flight: owns its bytes until libuv is done with them. It reaches the stream
+// through req.handle->data, which is null once the stream has gone; libuv runs cancelled
+// writes' callbacks before the handle's close callback, so the request is always freed.
+struct TcpStream::WriteRequest {
+    uv_write_t req{};
+    std::string data;
+    WriteCallback done;
+};
+
+TcpStream::TcpStream(Loop& loop) : loop_(loop) {}
+
+TcpStream::~TcpStream() { close(); }
+
+void TcpStream::close() { tcp_.reset(); }
+
+Result<void> TcpStream::connect(const IpAddress& address, std::uint16_t port,
+                                const IpAddress* bind_to, ConnectCallback on_connected) {
+    int rc = tcp_.init(this, [this](uv_tcp_t* t) { return uv_tcp_init(loop_.raw(), t); });
+    if (rc != 0) {
+        return unexpected("socket: " + uv_error_text(rc));
+    }
+    if (bind_to != nullptr) {
+        const auto local = bind_to->to_sockaddr(0);
+        rc = uv_tcp_bind(tcp_.get(), reinterpret_cast<const sockaddr*>(&local), 0);
+        if (rc != 0) {
+            tcp_.reset();
+            return unexpected("bind " + bind_to->to_string() + ": " + uv_error_text(rc));
+        }
+    }
+    const auto remote = address.to_sockaddr(port);
+    auto req = std::make_unique<uv_connect_t>();
+    rc = uv_tcp_connect(req.get(), tcp_.get(), reinterpret_cast<const sockaddr*>(&remote),
+                        &TcpStream::on_connect);
+    if (rc != 0) {
+        tcp_.reset();
+        return unexpected("connect: " + uv_error_text(rc));
+    }
+    (void)req.release();  // freed in on_connect
+    on_connected_ = std::move(on_connected);
+    return {};
+}
+
+void TcpStream::on_connect(uv_connect_t* req, int status) noexcept {
+    const std::uint64_t at = uv_hrtime();
+    auto* self = static_cast<TcpStream*>(req->handle->data);
+    delete req;
+    if (self == nullptr || !self->on_connected_) {
+        return;
+    }
+    auto callback = std::move(self->on_connected_);
+    callback(status, at);
+}
+
+Result<void> TcpStream::accept_from(uv_stream_t* server) {
+    int rc = tcp_.init(this, [this](uv_tcp_t* t) { return uv_tcp_init(loop_.raw(), t); });
+    if (rc != 0) {
+        return unexpected("socket: " + uv_error_text(rc));
+    }
+    rc = uv_accept(server, tcp_.as_stream());
+    if (rc != 0) {
+        tcp_.reset();
+        return unexpected("accept: " + uv_error_text(rc));
+    }
+    return {};
+}
+
+void TcpStream::start_reading(DataCallback on_data, EndCallback on_end) {
+    on_data_ = std::move(on_data);
+    on_end_ = std::move(on_end);
+    if (tcp_) {
+        const int rc = uv_read_start(tcp_.as_stream(), &TcpStream::on_alloc, &TcpStream::on_read);
+        if (rc != 0) {
+            loop_.post(alive_, [this, rc] {
+                // Reported later: callers rely on callbacks never running inside their call.
+                if (on_end_) {
+                    auto end = std::move(on_end_);
+                    end(rc);
+                }
+            });
+        }
+    }
+}
+
+void TcpStream::stop_reading() {
+    if (tcp_) {
+        uv_read_stop(tcp_.as_stream());
+    }
+}
+
+void TcpStream::on_alloc(uv_handle_t* handle, std::size_t /*suggested*/, uv_buf_t* buf) noexcept {
+    auto* self = static_cast<TcpStream*>(handle->data);
+    if (self == nullptr) {
+        *buf = uv_buf_init(nullptr, 0);
+        return;
+    }
+    // One buffer per stream, reused: libuv hands it back in on_read before asking again.
+    if (!self->read_buffer_) {
+        self->read_buffer_ = std::make_unique<char[]>(kReadBufferSize);
+    }
+    *buf = uv_buf_init(self->read_buffer_.get(), kReadBufferSize);
+}
+
+void TcpStream::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
+    auto* self = static_cast<TcpStream*>(stream->data);
+    if (self == nullptr) {
+        return;
+    }
+    if (nread > 0) {
+        if (self->on_data_) {
+            self->on_data_(std::string_view(buf->base, static_cast<std::size_t>(nread)));
+        }
+        return;
+    }
+    if (nread == 0) {
+        return;  // EAGAIN: nothing to do
+    }
+    uv_read_stop(stream);
+    if (self->on_end_) {
+        auto end = std::move(self->on_end_);
+        end(static_cast<int>(nread));
+    }
+}
+
+void TcpStream::write(std::string data, WriteCallback done) {
+    if (!tcp_) {
+        if (done) {
+            loop_.post(alive_, [done = std::move(done)] { done(UV_EBADF); });
+        }
+        return;
+    }
+    auto request = std::make_unique<WriteRequest>();
+    request->data = std::move(data);
+    request->done = std::move(done);
+    const uv_buf_t buf = uv_buf_init(request->data.data(),
+                                     static_cast<unsigned int>(request->data.size()));
+    const int rc = uv_write(&request->req, tcp_.as_stream(), &buf, 1, &TcpStream::on_write);
+    if (rc != 0) {
+        if (request->done) {
+            loop_.post(alive_, [done = std::move(request->done), rc] { done(rc); });
+        }
+        return;
+    }
+    queued_bytes_ += request->data.size();
+    (void)request.release();  // freed in on_write
+}
+
+void TcpStream::on_write(uv_write_t* req, int status) noexcept {
+    std::unique_ptr<WriteRequest> request(reinterpret_cast<WriteRequest*>(req));
+    auto* self = static_cast<TcpStream*>(req->handle->data);
+    if (self == nullptr) {
+        return;
+    }
+    self->queued_bytes_ -= request->data.size();
+    if (request->done) {
+        request->done(status);
+    }
+}
+
+void TcpStream::shutdown_write() {
+    if (!tcp_) {
+        return;
+    }
+    auto* req = new uv_shutdown_t{};
+    if (uv_shutdown(req, tcp_.as_stream(), [](uv_shutdown_t* r, int) { delete r; }) != 0) {
+        delete req;
+    }
+}
+
+std::size_t TcpStream::write_queue_bytes() const { return queued_bytes_; }
+
+std::string TcpStream::peer_name() const {
+    if (!tcp_) {
+        return {};
+    }
+    sockaddr_storage storage{};
+    int len = sizeof storage;
+    if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&storage), &len) != 0) {
+        return {};
+    }
+    char host[INET6_ADDRSTRLEN] = {};
+    if (storage.ss_family == AF_INET) {
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(&storage);
+        uv_ip4_name(sin, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(ntohs(sin->sin_port));
+    }
+    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+    uv_ip6_name(sin6, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6->sin6_port));
+}
+
+}  // namespace sonde::net
