@@ -18,12 +18,14 @@ struct Error {
 };
 
 // unexpected(...) builds the error side, as std::unexpected does.
-inline Error unexpected(std::string message) { return Error{std::move(message)}; }
+inline Error unexpected(std::string message) {
+    return Error{std::move(message)};
+}
 
 template <class T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
     Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
     bool has_value() const { return state_.index() == 0; }

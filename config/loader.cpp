@@ -1,0 +1,78 @@
+#include "config/loader.hpp"
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <openssl/evp.h>
+#include <yaml-cpp/yaml.h>
+
+#include "config/decoders.hpp"
+
+namespace sonde::config {
+namespace {
+
+std::string at(const std::string& source, const YAML::Mark& mark) {
+    // yaml-cpp counts from 0; editors and the exporter count from 1. A mark of -1 (no position)
+    // is shown as line 1 column 1 rather than as a negative number.
+    const int line = mark.line < 0 ? 1 : mark.line + 1;
+    const int column = mark.column < 0 ? 1 : mark.column + 1;
+    return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+}
+
+std::string sha256_hex(std::string_view bytes) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int length = 0;
+    if (EVP_Digest(bytes.data(), bytes.size(), digest.data(), &length, EVP_sha256(), nullptr) !=
+        1) {
+        return {};
+    }
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    for (unsigned int i = 0; i < length; ++i) {
+        out += kHex[digest[i] >> 4];
+        out += kHex[digest[i] & 0xf];
+    }
+    return out;
+}
+
+}  // namespace
+
+Result<LoadedConfig> load_config_text(std::string_view text, const std::string& source) {
+    auto config = std::make_shared<Config>();
+    config->source = source;
+    config->sha256 = sha256_hex(text);
+    detail::DecodeContext ctx;
+    try {
+        const YAML::Node root = YAML::Load(std::string(text));
+        detail::decode_config(root, *config, ctx);
+    } catch (const detail::DecodeError& error) {
+        return unexpected(at(source, error.mark) + error.detail);
+    } catch (const YAML::Exception& error) {
+        // Syntax errors (and anything else yaml-cpp refuses) get the same shape.
+        return unexpected(at(source, error.mark) + error.msg);
+    }
+    LoadedConfig loaded;
+    for (const auto& [mark, warning] : ctx.warnings) {
+        loaded.warnings.push_back(at(source, mark) + warning);
+    }
+    loaded.config = std::move(config);
+    return loaded;
+}
+
+Result<LoadedConfig> load_config_file(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) {
+        return unexpected(path + ": cannot open: " + std::strerror(errno));
+    }
+    std::ostringstream bytes;
+    bytes << file.rdbuf();
+    if (file.bad()) {
+        return unexpected(path + ": cannot read: " + std::strerror(errno));
+    }
+    return load_config_text(bytes.str(), path);
+}
+
+}  // namespace sonde::config
