@@ -275,6 +275,97 @@ TEST_CASE("Destroying the Resolver with queries in flight is clean", "[integrati
     REQUIRE(fixture.close() == 0);
 }
 
+TEST_CASE("Resolver reports c-ares' own timeout when no request bound is set",
+          "[integration][resolver]") {
+    test::LoopFixture fixture(5000);
+    test::FakeDnsServer server(fixture.loop());
+    server.silent("silent.test");
+    {
+        ResolverOptions options;
+        options.servers = {server.address()};
+        options.use_hosts_file = false;
+        options.attempt_timeout_ms = 50;
+        options.tries = 2;
+        auto created = Resolver::create(fixture.loop(), options);
+        REQUIRE(created.has_value());
+        auto resolver = std::move(created).value();
+        Outcome outcome;
+        // timeout_ms 0: only c-ares' tries (50 ms, then 100 ms) bound the lookup, through the
+        // timer re-armed from ares_timeout().
+        auto request = resolver->resolve("silent.test", AF_INET, 0, outcome.callback());
+        REQUIRE(fixture.run_until([&] { return outcome.done(); }));
+        REQUIRE_FALSE(outcome.ok);
+        CHECK(outcome.error == "lookup silent.test: Timeout while contacting DNS servers");
+        CHECK(server.queries_received() == 2);
+    }
+    server.close();
+    REQUIRE(fixture.close() == 0);
+}
+
+TEST_CASE("Without the hosts file, names go to the DNS server", "[integration][resolver]") {
+    test::LoopFixture fixture;
+    test::FakeDnsServer server(fixture.loop());
+    const std::string name = GENERATE(as<std::string>{}, "single", "two.labels");
+    server.add_a(name, "127.0.0.9");
+    {
+        auto resolver = make_resolver(fixture.loop(), server, /*use_hosts_file=*/false);
+        Outcome outcome;
+        auto request = resolver->resolve(name, AF_INET, 2000, outcome.callback());
+        REQUIRE(fixture.run_until([&] { return outcome.done(); }));
+        CAPTURE(outcome.error);
+        REQUIRE(outcome.ok);
+        CHECK(outcome.addresses == std::vector<std::string>{"127.0.0.9"});
+        CHECK(server.queries_received() == 1);
+    }
+    server.close();
+    REQUIRE(fixture.close() == 0);
+}
+
+TEST_CASE("localhost is never sent to the DNS server", "[integration][resolver]") {
+    // c-ares 1.18 keeps "localhost" off the network (RFC 6761); without the hosts file the
+    // lookup fails ("Could not contact DNS servers") rather than asking the server.
+    test::LoopFixture fixture;
+    test::FakeDnsServer server(fixture.loop());
+    server.add_a("localhost", "127.0.0.9");
+    {
+        auto resolver = make_resolver(fixture.loop(), server, /*use_hosts_file=*/false);
+        Outcome outcome;
+        auto request = resolver->resolve("localhost", AF_INET, 2000, outcome.callback());
+        REQUIRE(fixture.run_until([&] { return outcome.done(); }));
+        CHECK(outcome.calls == 1);
+        CHECK(server.queries_received() == 0);
+    }
+    server.close();
+    REQUIRE(fixture.close() == 0);
+}
+
+TEST_CASE("A callback may destroy the Resolver", "[integration][resolver]") {
+    test::LoopFixture fixture(5000);
+    test::FakeDnsServer server(fixture.loop());
+    server.add_a("answered.test", "127.0.0.2");
+    server.silent("silent.test");
+    auto resolver = make_resolver(fixture.loop(), server);
+    Outcome other;
+    auto other_request = resolver->resolve("silent.test", AF_INET, 2000, other.callback());
+    int calls = 0;
+    const auto [host, timeout_ms] =
+        GENERATE(std::pair<std::string, std::uint64_t>{"answered.test", 2000},  // a posted answer
+                 std::pair<std::string, std::uint64_t>{"silent.test", 100},  // the request's timer
+                 std::pair<std::string, std::uint64_t>{"127.0.0.1", 2000});  // a literal
+    auto request = resolver->resolve(host, AF_INET, timeout_ms, [&](const Result<Addresses>&) {
+        ++calls;
+        resolver.reset();
+    });
+    REQUIRE(fixture.run_until([&] { return calls > 0; }));
+    CHECK(resolver == nullptr);
+    request.reset();
+    other_request.reset();
+    CHECK(calls == 1);
+    CHECK(other.calls == 0);
+    server.close();
+    REQUIRE(fixture.close() == 0);
+}
+
 TEST_CASE("Resolver::create rejects a bad server list", "[integration][resolver]") {
     test::LoopFixture fixture;
     ResolverOptions options;

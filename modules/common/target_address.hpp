@@ -1,0 +1,51 @@
+#pragma once
+
+// resolve_target: the exporter's chooseProtocol (prober/utils.go), made asynchronous.
+//
+// It registers probe_ip_protocol, probe_dns_lookup_time_seconds and probe_ip_addr_hash in the
+// given registry at once (as the exporter does before resolving), resolves the host and picks
+// one address:
+// - the preferred family is IPv6 when preferred_ip_protocol is "ip6" or empty, else IPv4;
+// - without fallback only that family is resolved and its first address is taken (no address,
+//   or an IP literal of the other family, is an error);
+// - with fallback all addresses are resolved; the first of the preferred family is taken, else
+//   the last one of the other family.
+// probe_dns_lookup_time_seconds is set also on failure; probe_ip_protocol (4 or 6) and
+// probe_ip_addr_hash (FNV-1a 32-bit over the address bytes) only on success.
+//
+// Ownership: the caller owns the returned request; destroying it cancels the lookup and the
+// callback never runs. The registry and the Resolver must outlive the request. The callback runs
+// at most once, on the loop, never inside resolve_target(); it may destroy the request.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <prometheus/registry.h>
+
+#include "prober/core/result.hpp"
+#include "prober/net/ip_address.hpp"
+#include "prober/net/resolver.hpp"
+
+namespace sonde::modules {
+
+using TargetAddressCallback = std::function<void(Result<net::IpAddress>)>;
+
+[[nodiscard]] std::unique_ptr<net::ResolveRequest> resolve_target(
+    net::Resolver& resolver, const std::string& host, const std::string& preferred_ip_protocol,
+    bool fallback, std::uint64_t timeout_ms, prometheus::Registry& registry,
+    TargetAddressCallback callback);
+
+// The selection rule with fallback: the first address of preferred_family (AF_INET or
+// AF_INET6), else the last address of the other family; nullopt when addresses is empty.
+std::optional<net::IpAddress> choose_address(const std::vector<net::IpAddress>& addresses,
+                                             int preferred_family);
+
+// FNV-1a, 32 bits, over the address bytes (4 for IPv4, 16 for IPv6): probe_ip_addr_hash.
+std::uint32_t ip_address_hash(const net::IpAddress& address);
+
+}  // namespace sonde::modules
