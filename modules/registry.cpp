@@ -1,2 +1,22 @@
-// The name -> prober table; filled in as probers land.
-namespace sonde::modules {}
+// The explicit prober table, as the exporter's `Probers` map: one line per kind.
+#include "modules/probe.hpp"
+#include "modules/tcp/tcp_probe.hpp"
+
+namespace sonde::modules {
+
+StartProbe find_prober(config::ProberKind kind) {
+    switch (kind) {
+        case config::ProberKind::Tcp:
+            return &tcp::start_tcp_probe;
+        case config::ProberKind::Http:
+        case config::ProberKind::Dns:
+        case config::ProberKind::Icmp:
+        case config::ProberKind::Grpc:
+        case config::ProberKind::Unix:
+        case config::ProberKind::Websocket:
+            return nullptr;
+    }
+    return nullptr;
+}
+
+}  // namespace sonde::modules

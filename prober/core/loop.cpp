@@ -35,11 +35,17 @@ Loop::~Loop() {
     }
 }
 
-void Loop::run() { uv_run(loop_.get(), UV_RUN_DEFAULT); }
+void Loop::run() {
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
+}
 
-void Loop::run_once_nowait() { uv_run(loop_.get(), UV_RUN_NOWAIT); }
+void Loop::run_once_nowait() {
+    uv_run(loop_.get(), UV_RUN_NOWAIT);
+}
 
-void Loop::stop() { uv_stop(loop_.get()); }
+void Loop::stop() {
+    uv_stop(loop_.get());
+}
 
 void Loop::post(std::function<void()> task) {
     posted_.push_back(std::move(task));

@@ -11,12 +11,12 @@
 // closes the Loop's own handles, runs the loop until every close callback has run, and returns
 // uv_loop_close()'s result: 0 when nothing leaked, UV_EBUSY when some handle is still open.
 
-#include <uv.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <vector>
+
+#include <uv.h>
 
 #include "prober/core/uv_handle.hpp"
 

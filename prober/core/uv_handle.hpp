@@ -10,9 +10,9 @@
 //
 // Loop affinity: create, use and destroy on the loop's thread.
 
-#include <uv.h>
-
 #include <utility>
+
+#include <uv.h>
 
 namespace sonde {
 

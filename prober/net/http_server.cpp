@@ -8,6 +8,7 @@
 #include <llhttp.h>
 #include <netdb.h>
 
+#include "prober/core/uv_error.hpp"
 #include "prober/core/uv_handle.hpp"
 #include "prober/net/ip_address.hpp"
 #include "prober/net/tcp_stream.hpp"
@@ -22,25 +23,9 @@ constexpr int kBacklog = 511;
 // that would destroy the reply in the client's buffer (Go's closeWriteAndWait).
 constexpr std::uint64_t kLingerMs = 500;
 
-std::string uv_error_text(int status) {
-    return std::string(uv_err_name(status)) + ": " + uv_strerror(status);
-}
-
 std::string llhttp_error_text(const llhttp_t& parser, llhttp_errno_t err) {
     const char* reason = llhttp_get_error_reason(&parser);
     return std::string(llhttp_errno_name(err)) + ": " + (reason != nullptr ? reason : "");
-}
-
-std::string sockaddr_text(const sockaddr_storage& storage) {
-    char host[INET6_ADDRSTRLEN] = {};
-    if (storage.ss_family == AF_INET) {
-        const auto* sin = reinterpret_cast<const sockaddr_in*>(&storage);
-        uv_ip4_name(sin, host, sizeof host);
-        return std::string(host) + ":" + std::to_string(ntohs(sin->sin_port));
-    }
-    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&storage);
-    uv_ip6_name(sin6, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6->sin6_port));
 }
 
 // Resolves a listen host once at startup. Go's net.Listen takes the first IPv4 address of a

@@ -1,8 +1,8 @@
 #include "prober/net/ip_address.hpp"
 
-#include <arpa/inet.h>
-
 #include <cstring>
+
+#include <arpa/inet.h>
 
 namespace sonde::net {
 
@@ -71,6 +71,21 @@ socklen_t IpAddress::sockaddr_length() const {
 
 bool IpAddress::operator==(const IpAddress& other) const {
     return family_ == other.family_ && bytes() == other.bytes();
+}
+
+std::string sockaddr_text(const sockaddr_storage& storage) {
+    char host[INET6_ADDRSTRLEN] = {};
+    if (storage.ss_family == AF_INET) {
+        const auto* sin = reinterpret_cast<const sockaddr_in*>(&storage);
+        inet_ntop(AF_INET, &sin->sin_addr, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(ntohs(sin->sin_port));
+    }
+    if (storage.ss_family == AF_INET6) {
+        const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&storage);
+        inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6->sin6_port));
+    }
+    return {};
 }
 
 std::optional<HostPort> split_host_port(std::string_view text) {

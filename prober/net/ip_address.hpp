@@ -2,13 +2,13 @@
 
 // IpAddress: one IPv4 or IPv6 address (no port), as resolved or parsed from a literal.
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 namespace sonde::net {
 
@@ -36,6 +36,9 @@ private:
     int family_ = AF_UNSPEC;
     unsigned char bytes_[16] = {};
 };
+
+// "ip:port", or "[ip]:port" for IPv6, of a socket address (getpeername, getsockname).
+std::string sockaddr_text(const sockaddr_storage& storage);
 
 // Splits "host:port" as Go's net.SplitHostPort: port mandatory, IPv6 literal in brackets.
 struct HostPort {

@@ -2,14 +2,12 @@
 
 #include <utility>
 
+#include "prober/core/uv_error.hpp"
+
 namespace sonde::net {
 namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;
-
-std::string uv_error_text(int status) {
-    return std::string(uv_err_name(status)) + ": " + uv_strerror(status);
-}
 
 }  // namespace
 
@@ -22,11 +20,16 @@ struct TcpStream::WriteRequest {
     WriteCallback done;
 };
 
-TcpStream::TcpStream(Loop& loop) : loop_(loop) {}
+TcpStream::TcpStream(Loop& loop) : loop_(loop) {
+}
 
-TcpStream::~TcpStream() { close(); }
+TcpStream::~TcpStream() {
+    close();
+}
 
-void TcpStream::close() { tcp_.reset(); }
+void TcpStream::close() {
+    tcp_.reset();
+}
 
 Result<void> TcpStream::connect(const IpAddress& address, std::uint16_t port,
                                 const IpAddress* bind_to, ConnectCallback on_connected) {
@@ -83,6 +86,8 @@ void TcpStream::start_reading(DataCallback on_data, EndCallback on_end) {
     on_data_ = std::move(on_data);
     on_end_ = std::move(on_end);
     if (tcp_) {
+        // Restarting replaces the callbacks (a TLS upgrade takes the stream over).
+        uv_read_stop(tcp_.as_stream());
         const int rc = uv_read_start(tcp_.as_stream(), &TcpStream::on_alloc, &TcpStream::on_read);
         if (rc != 0) {
             loop_.post(alive_, [this, rc] {
@@ -146,8 +151,8 @@ void TcpStream::write(std::string data, WriteCallback done) {
     auto request = std::make_unique<WriteRequest>();
     request->data = std::move(data);
     request->done = std::move(done);
-    const uv_buf_t buf = uv_buf_init(request->data.data(),
-                                     static_cast<unsigned int>(request->data.size()));
+    const uv_buf_t buf =
+        uv_buf_init(request->data.data(), static_cast<unsigned int>(request->data.size()));
     const int rc = uv_write(&request->req, tcp_.as_stream(), &buf, 1, &TcpStream::on_write);
     if (rc != 0) {
         if (request->done) {
@@ -169,6 +174,22 @@ void TcpStream::on_write(uv_write_t* req, int status) noexcept {
     if (request->done) {
         request->done(status);
     }
+    // The owner may have been told to go (and closed us) inside `done`; data is then null.
+    if (req->handle->data == nullptr) {
+        return;
+    }
+    if ((self->queued_bytes_ == 0 || status != 0) && self->on_flushed_) {
+        auto flushed = std::move(self->on_flushed_);
+        flushed(status);
+    }
+}
+
+void TcpStream::when_flushed(WriteCallback done) {
+    if (queued_bytes_ == 0) {
+        loop_.post(alive_, [done = std::move(done)] { done(0); });
+        return;
+    }
+    on_flushed_ = std::move(done);
 }
 
 void TcpStream::shutdown_write() {
@@ -181,7 +202,9 @@ void TcpStream::shutdown_write() {
     }
 }
 
-std::size_t TcpStream::write_queue_bytes() const { return queued_bytes_; }
+std::size_t TcpStream::write_queue_bytes() const {
+    return queued_bytes_;
+}
 
 std::string TcpStream::peer_name() const {
     if (!tcp_) {
@@ -192,15 +215,7 @@ std::string TcpStream::peer_name() const {
     if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&storage), &len) != 0) {
         return {};
     }
-    char host[INET6_ADDRSTRLEN] = {};
-    if (storage.ss_family == AF_INET) {
-        const auto* sin = reinterpret_cast<const sockaddr_in*>(&storage);
-        uv_ip4_name(sin, host, sizeof host);
-        return std::string(host) + ":" + std::to_string(ntohs(sin->sin_port));
-    }
-    const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(&storage);
-    uv_ip6_name(sin6, host, sizeof host);
-    return "[" + std::string(host) + "]:" + std::to_string(ntohs(sin6->sin6_port));
+    return sockaddr_text(storage);
 }
 
 }  // namespace sonde::net

@@ -11,13 +11,13 @@
 // Timing: on_connected receives the uv_hrtime() taken first thing in libuv's callback, so
 // phase times are those of the event, not of when user code finally ran.
 
-#include <uv.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
+
+#include <uv.h>
 
 #include "prober/core/loop.hpp"
 #include "prober/core/result.hpp"
@@ -44,8 +44,8 @@ public:
     // Client side. bind_to (optional source address) is applied before connecting.
     // Returns an error if the connect could not even be started (bad source address, EMFILE...);
     // otherwise on_connected runs exactly once later.
-    Result<void> connect(const IpAddress& address, std::uint16_t port,
-                         const IpAddress* bind_to, ConnectCallback on_connected);
+    Result<void> connect(const IpAddress& address, std::uint16_t port, const IpAddress* bind_to,
+                         ConnectCallback on_connected);
 
     // Server side: accepts the next pending connection of a listening uv_tcp_t.
     Result<void> accept_from(uv_stream_t* server);
@@ -56,6 +56,11 @@ public:
 
     // Queues bytes for sending; done (optional) runs once when written or failed.
     void write(std::string data, WriteCallback done = {});
+
+    // Runs done once every write queued so far has been handed to the kernel (at once, through
+    // the loop, when nothing is queued): lets a conversation end without cutting its last
+    // message, since closing the stream discards queued writes.
+    void when_flushed(WriteCallback done);
 
     // Half-closes the write side after queued writes (HTTP/1.0 style close-delimited replies).
     void shutdown_write();
@@ -82,6 +87,7 @@ private:
     EndCallback on_end_;
     std::unique_ptr<char[]> read_buffer_;
     std::size_t queued_bytes_ = 0;
+    WriteCallback on_flushed_;
     Alive alive_;  // last member: destroyed first, so posted work sees the stream gone
 };
 

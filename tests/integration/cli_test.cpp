@@ -1,14 +1,150 @@
+// The sonde binary as a user runs it: flags, exit codes, config handling, signals.
+#include <csignal>
+
 #include <catch2/catch.hpp>
 
+#include "tests/support/sonde_process.hpp"
 #include "tests/support/subprocess.hpp"
+#include "tests/support/temp_dir.hpp"
 
 namespace sonde {
 namespace {
+
+const std::string kConformance = std::string(SONDE_TESTDATA_DIR) + "/conformance/";
 
 TEST_CASE("sonde --version names the program and exits 0", "[integration][cli]") {
     const auto result = test::run_command({SONDE_BINARY, "--version"});
     CHECK(result.exit_code == 0);
     CHECK(result.output.rfind("sonde, version ", 0) == 0);
+}
+
+TEST_CASE("sonde -h prints the flags and exits 0", "[integration][cli]") {
+    const auto result = test::run_command({SONDE_BINARY, "-h"});
+    CHECK(result.exit_code == 0);
+    CHECK(result.output.find("--config.file") != std::string::npos);
+    CHECK(result.output.find("--web.listen-address") != std::string::npos);
+}
+
+TEST_CASE("bad and unsupported flags exit 1 saying why", "[integration][cli]") {
+    auto result = test::run_command({SONDE_BINARY, "--no-such-flag"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("unknown long flag '--no-such-flag'") != std::string::npos);
+    result = test::run_command({SONDE_BINARY, "--web.config.file=web.yml"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("flag --web.config.file is not supported yet") != std::string::npos);
+}
+
+TEST_CASE("config.check accepts a good file and rejects a bad one with its position",
+          "[integration][cli]") {
+    auto result = test::run_command(
+        {SONDE_BINARY, "--config.check", "--config.file=" + kConformance + "blackbox-good.yml"});
+    CHECK(result.exit_code == 0);
+    CHECK(result.output.find("Config file is ok exiting...") != std::string::npos);
+
+    result = test::run_command(
+        {SONDE_BINARY, "--config.check", "--config.file=" + kConformance + "blackbox-bad.yml"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("blackbox-bad.yml:50:") != std::string::npos);
+    CHECK(result.output.find("invalid_extra_field") != std::string::npos);
+}
+
+TEST_CASE("an explicitly named config file that is missing is an error", "[integration][cli]") {
+    const auto result =
+        test::run_command({SONDE_BINARY, "--config.check", "--config.file=/nonexistent/b.yml"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.find("/nonexistent/b.yml") != std::string::npos);
+}
+
+TEST_CASE("without blackbox.yml sonde serves the built-in modules", "[integration][cli]") {
+    test::TempDir dir;
+    test::SondeProcess sonde({}, dir.path());
+    CHECK(sonde.output().find("using the built-in modules") != std::string::npos);
+    const auto config = test::http_request(sonde.port(), "GET", "/config");
+    CHECK(config.status == 200);
+    CHECK(config.body.find("http_2xx:") != std::string::npos);
+    CHECK(config.body.find("tcp_connect:") != std::string::npos);
+    CHECK(test::http_request(sonde.port(), "GET", "/-/healthy").body == "Healthy");
+    sonde.signal(SIGTERM);
+    CHECK(sonde.wait() == 0);
+}
+
+TEST_CASE("a tcp probe through the running binary", "[integration][cli]") {
+    test::TempDir dir;
+    test::SondeProcess sonde({}, dir.path());
+    // sonde probes its own listener: a real TCP server that is certainly up.
+    auto ok = test::http_request(
+        sonde.port(), "GET",
+        "/probe?module=tcp_connect&target=127.0.0.1:" + std::to_string(sonde.port()));
+    CHECK(ok.status == 200);
+    CHECK(ok.body.find("\nprobe_success 1\n") != std::string::npos);
+    CHECK(ok.headers["content-type"].rfind("text/plain; version=0.0.4", 0) == 0);
+    const auto metrics = test::http_request(sonde.port(), "GET", "/metrics");
+    CHECK(metrics.body.find("sonde_probes_total{module=\"tcp_connect\",result=\"success\"} 1") !=
+          std::string::npos);
+    sonde.signal(SIGTERM);
+    CHECK(sonde.wait() == 0);
+}
+
+TEST_CASE("reload keeps the running config when the new file is bad", "[integration][cli]") {
+    test::TempDir dir;
+    const std::string file = dir.write("sonde.yml", "modules:\n  one:\n    prober: tcp\n");
+    test::SondeProcess sonde({"--config.file=" + file});
+
+    dir.write("sonde.yml", "modules:\n  two:\n    prober: tcp\n    bogus: 1\n");
+    auto reply = test::http_request(sonde.port(), "POST", "/-/reload");
+    CHECK(reply.status == 500);
+    CHECK(reply.body.find("failed to reload config: ") == 0);
+    CHECK(reply.body.find("sonde.yml:4:5") != std::string::npos);
+    auto metrics = test::http_request(sonde.port(), "GET", "/metrics").body;
+    CHECK(metrics.find("blackbox_exporter_config_last_reload_successful 0") != std::string::npos);
+    CHECK(test::http_request(sonde.port(), "GET", "/config").body.find("one:") !=
+          std::string::npos);
+
+    CHECK(test::http_request(sonde.port(), "GET", "/-/reload").status == 405);
+
+    dir.write("sonde.yml", "modules:\n  two:\n    prober: tcp\n");
+    sonde.signal(SIGHUP);
+    // SIGHUP is asynchronous: poll /config until the new module shows (bounded).
+    bool reloaded = false;
+    for (int i = 0; i < 100 && !reloaded; ++i) {
+        reloaded = test::http_request(sonde.port(), "GET", "/config").body.find("two:") !=
+                   std::string::npos;
+    }
+    CHECK(reloaded);
+    metrics = test::http_request(sonde.port(), "GET", "/metrics").body;
+    CHECK(metrics.find("blackbox_exporter_config_last_reload_successful 1") != std::string::npos);
+    sonde.signal(SIGINT);
+    CHECK(sonde.wait() == 0);
+}
+
+}  // namespace
+}  // namespace sonde
+
+namespace sonde {
+namespace {
+
+// promtool is Prometheus' own linter for the exposition format.
+TEST_CASE("promtool accepts what /probe and /metrics serve", "[integration][cli][promtool]") {
+    test::TempDir dir;
+    test::SondeProcess sonde({}, dir.path());
+    const std::string port = std::to_string(sonde.port());
+    const auto probe = test::http_request(sonde.port(), "GET",
+                                          "/probe?module=tcp_connect&target=127.0.0.1:" + port);
+    const auto failed =
+        test::http_request(sonde.port(), "GET", "/probe?module=tcp_connect&target=127.0.0.1:1");
+    const auto metrics = test::http_request(sonde.port(), "GET", "/metrics");
+    for (const auto& [name, body] :
+         {std::pair{"probe.txt", probe.body}, std::pair{"failed.txt", failed.body},
+          std::pair{"metrics.txt", metrics.body}}) {
+        INFO(name << ":\n" << body);
+        const std::string file = dir.write(name, body);
+        const auto result =
+            test::run_command({"/bin/sh", "-c", "promtool check metrics < " + file});
+        INFO(result.output);
+        CHECK(result.exit_code == 0);
+    }
+    sonde.signal(SIGTERM);
+    CHECK(sonde.wait() == 0);
 }
 
 }  // namespace

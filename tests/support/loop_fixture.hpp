@@ -3,10 +3,10 @@
 // LoopFixture: a Loop for one test, with a watchdog that fails the test instead of letting it
 // hang, and a teardown that proves every handle was closed (uv_loop_close() == 0).
 
-#include <uv.h>
-
 #include <cstdint>
 #include <functional>
+
+#include <uv.h>
 
 #include "prober/core/loop.hpp"
 

@@ -1,11 +1,11 @@
 #include "tests/support/subprocess.hpp"
 
+#include <chrono>
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
 
 namespace sonde::test {
 

@@ -1,9 +1,9 @@
 #include "prober/core/loop.hpp"
 
-#include <catch2/catch.hpp>
-
 #include <memory>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "tests/support/loop_fixture.hpp"
 
@@ -48,7 +48,8 @@ TEST_CASE("close reports a leaked handle and closing it lets the loop close", "[
     UvHandle<uv_timer_t> timer;
     REQUIRE(timer.init(nullptr, [&](uv_timer_t* t) { return uv_timer_init(fx.loop().raw(), t); }) ==
             0);
-    uv_timer_start(timer.get(), [](uv_timer_t*) {}, 100000, 0);
+    uv_timer_start(
+        timer.get(), [](uv_timer_t*) {}, 100000, 0);
     CHECK(fx.close() == UV_EBUSY);
     timer.reset();
     CHECK(fx.close() == 0);

@@ -1,0 +1,265 @@
+#include "modules/tcp/tcp_probe.hpp"
+
+#include <charconv>
+#include <optional>
+#include <string>
+
+#include <uv.h>
+
+#include "modules/common/query_response.hpp"
+#include "modules/common/target_address.hpp"
+#include "modules/common/tls_metrics.hpp"
+#include "prober/core/uv_error.hpp"
+#include "prober/net/ip_address.hpp"
+#include "prober/net/resolver.hpp"
+#include "prober/net/tcp_stream.hpp"
+#include "prober/net/tls_channel.hpp"
+
+namespace sonde::modules::tcp {
+namespace {
+
+std::optional<std::uint16_t> parse_port(const std::string& text) {
+    unsigned value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(value);
+}
+
+class TcpProbeSession final : public ProbeSession {
+public:
+    TcpProbeSession(ProbeContext& ctx, ProbeDone done)
+        : ctx_(ctx), config_(ctx.module.tcp), done_(std::move(done)) {}
+
+    void start() {
+        auto host_port = net::split_host_port(ctx_.target);
+        if (!host_port) {
+            fail_later(FailureKind::Resolve, "Error splitting target address and port",
+                       "missing port in address " + ctx_.target);
+            return;
+        }
+        host_ = host_port->host;
+        const auto port = parse_port(host_port->port);
+        if (!port) {
+            fail_later(FailureKind::Resolve, "Error splitting target address and port",
+                       "invalid port " + host_port->port);
+            return;
+        }
+        port_ = *port;
+        if (!config_.source_ip_address.empty()) {
+            source_ = net::IpAddress::parse(config_.source_ip_address);
+            if (!source_) {
+                fail_later(FailureKind::Internal, "Error parsing source ip address",
+                           "invalid source_ip_address " + config_.source_ip_address);
+                return;
+            }
+        }
+        ctx_.log.info("Resolving target address", {{"target", host_}});
+        resolving_ = resolve_target(
+            ctx_.resolver, host_, config_.preferred_ip_protocol, config_.ip_protocol_fallback,
+            ctx_.remaining_ms(), ctx_.registry,
+            [this](Result<net::IpAddress> address) { on_resolved(std::move(address)); });
+    }
+
+private:
+    void on_resolved(Result<net::IpAddress> address) {
+        if (!address) {
+            ctx_.log.error("Error resolving address", {{"err", address.error()}});
+            finish(ProbeOutcome::fail(FailureKind::Resolve, address.error()));
+            return;
+        }
+        address_ = *address;
+        ctx_.log.info("Resolved target address", {{"target", host_}, {"ip", address_.to_string()}});
+        ctx_.log.info(config_.tls ? "Dialing TCP with TLS" : "Dialing TCP without TLS");
+        stream_ = std::make_unique<net::TcpStream>(ctx_.loop);
+        auto started =
+            stream_->connect(address_, port_, source_ ? &*source_ : nullptr,
+                             [this](int status, std::uint64_t at) { on_connected(status, at); });
+        if (!started) {
+            ctx_.log.error("Error dialing TCP", {{"err", started.error()}});
+            fail_later(FailureKind::Connect, "", started.error());
+        }
+    }
+
+    void on_connected(int status, std::uint64_t /*at_ns*/) {
+        if (status != 0) {
+            const std::string reason = "dial tcp " + endpoint() + ": " + uv_error_text(status);
+            ctx_.log.error("Error dialing TCP", {{"err", reason}});
+            finish(ProbeOutcome::fail(FailureKind::Connect, reason));
+            return;
+        }
+        dialog_.emplace(config_.query_response, ctx_.registry, ctx_.log);
+        if (config_.tls) {
+            start_tls(/*starttls=*/false);
+            return;
+        }
+        ctx_.log.info("Successfully dialed");
+        stream_->start_reading(
+            [this](std::string_view data) {
+                dialog_->on_data(data);
+                drive();
+            },
+            [this](int end_status) {
+                dialog_->on_end(end_status == UV_EOF ? std::string() : uv_error_text(end_status));
+                drive();
+            });
+        drive();
+    }
+
+    // TLS from the first byte (`tls: true`) or upgraded by a `starttls` step. The server name
+    // is tls_config.server_name, else the `hostname` parameter, else the target's host.
+    void start_tls(bool starttls) {
+        if (!ctx_.tls) {
+            finish(ProbeOutcome::fail(FailureKind::Internal, "no TLS context for this module"));
+            return;
+        }
+        const std::string& name = ctx_.hostname.empty() ? host_ : ctx_.hostname;
+        auto session = net::TlsSession::client(ctx_.tls, name);
+        if (!session) {
+            ctx_.log.error("Error creating TLS session", {{"err", session.error()}});
+            finish(ProbeOutcome::fail(FailureKind::Tls, session.error()));
+            return;
+        }
+        channel_ = std::make_unique<net::TlsChannel>(*stream_, std::move(*session));
+        channel_->start(
+            [this, starttls](bool ok, std::uint64_t /*at_ns*/) {
+                if (!ok) {
+                    const std::string reason = channel_->error();
+                    ctx_.log.error(starttls ? "TLS Handshake (client) failed" : "Error dialing TCP",
+                                   {{"err", reason}});
+                    finish(ProbeOutcome::fail(FailureKind::Tls, reason));
+                    return;
+                }
+                record_tls_metrics(ctx_.registry, channel_->session(), false);
+                if (starttls) {
+                    ctx_.log.debug("TLS Handshake (client) succeeded.");
+                    dialog_->tls_started();
+                } else {
+                    ctx_.log.info("Successfully dialed");
+                }
+                drive();
+            },
+            [this](std::string_view plaintext) {
+                dialog_->on_data(plaintext);
+                drive();
+            },
+            [this](const std::string& error) {
+                dialog_->on_end(error);
+                drive();
+            });
+    }
+
+    void send(std::string bytes) {
+        if (channel_) {
+            channel_->write(bytes);
+            return;
+        }
+        stream_->write(std::move(bytes), [this](int status) {
+            if (status != 0 && !finished_) {
+                ctx_.log.error("Failed to send", {{"err", uv_error_text(status)}});
+                finish(ProbeOutcome::fail(FailureKind::Protocol, "send: " + uv_error_text(status)));
+            }
+        });
+    }
+
+    // Runs the dialog until it has to wait; writes are queued in order on the stream.
+    void drive() {
+        if (finished_) {
+            return;
+        }
+        for (;;) {
+            auto action = dialog_->next();
+            switch (action.kind) {
+                case QueryResponseDialog::Kind::WaitForData:
+                    return;
+                case QueryResponseDialog::Kind::Send:
+                    send(std::move(action.bytes));
+                    if (finished_) {
+                        return;
+                    }
+                    continue;
+                case QueryResponseDialog::Kind::StartTls:
+                    if (channel_) {
+                        finish(ProbeOutcome::fail(FailureKind::Protocol,
+                                                  "starttls on a connection that is already TLS"));
+                        return;
+                    }
+                    // Not from inside the stream's read callback, whose callbacks the TLS
+                    // channel is about to replace.
+                    ctx_.loop.post(alive_, [this] { start_tls(/*starttls=*/true); });
+                    return;
+                case QueryResponseDialog::Kind::Succeeded:
+                    // The last `send` must reach the server before the socket closes.
+                    stream_->when_flushed([this](int status) {
+                        if (status != 0) {
+                            finish(ProbeOutcome::fail(FailureKind::Protocol,
+                                                      "send: " + uv_error_text(status)));
+                            return;
+                        }
+                        finish(ProbeOutcome::ok());
+                    });
+                    return;
+                case QueryResponseDialog::Kind::Failed:
+                    finish(ProbeOutcome::fail(FailureKind::Validation, action.reason));
+                    return;
+            }
+        }
+    }
+
+    std::string endpoint() const {
+        const std::string ip = address_.to_string();
+        return (address_.is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(port_);
+    }
+
+    // Failures found inside start() are reported on a later iteration: done never runs
+    // inside start_tcp_probe().
+    void fail_later(FailureKind kind, const char* message, std::string reason) {
+        if (message[0] != '\0') {
+            ctx_.log.error(message, {{"err", reason}});
+        }
+        ctx_.loop.post(alive_, [this, kind, reason = std::move(reason)]() mutable {
+            finish(ProbeOutcome::fail(kind, std::move(reason)));
+        });
+    }
+
+    void finish(ProbeOutcome outcome) {
+        if (finished_) {
+            return;
+        }
+        finished_ = true;
+        if (channel_) {
+            channel_->stop();
+        }
+        if (stream_) {
+            stream_->close();
+        }
+        auto done = std::move(done_);
+        done(std::move(outcome));  // last statement: the runner may now delete this session
+    }
+
+    ProbeContext& ctx_;
+    const config::TcpProbe& config_;
+    ProbeDone done_;
+    std::string host_;
+    std::uint16_t port_ = 0;
+    std::optional<net::IpAddress> source_;
+    net::IpAddress address_;
+    std::unique_ptr<net::ResolveRequest> resolving_;
+    std::unique_ptr<net::TcpStream> stream_;
+    std::optional<QueryResponseDialog> dialog_;
+    std::unique_ptr<net::TlsChannel> channel_;  // declared after stream_: destroyed first
+    bool finished_ = false;
+    Alive alive_;
+};
+
+}  // namespace
+
+std::unique_ptr<ProbeSession> start_tcp_probe(ProbeContext& ctx, ProbeDone done) {
+    auto session = std::make_unique<TcpProbeSession>(ctx, std::move(done));
+    session->start();
+    return session;
+}
+
+}  // namespace sonde::modules::tcp

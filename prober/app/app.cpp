@@ -1,0 +1,149 @@
+#include "prober/app/app.hpp"
+
+#include <csignal>
+
+#include <sys/stat.h>
+
+#include "config/loader.hpp"
+
+namespace sonde::app {
+
+Result<std::shared_ptr<const RuntimeConfig>> load_runtime(const Flags& flags, Logger& logger) {
+    Result<config::LoadedConfig> loaded = unexpected("not loaded");
+    struct stat info {};
+    if (!flags.config_file_given && ::stat(flags.config_file.c_str(), &info) != 0) {
+        logger.info("Config file not found; using the built-in modules",
+                    {{"file", flags.config_file}});
+        loaded = config::load_config_text(config::builtin_config_text(), "<built-in>");
+    } else {
+        loaded = config::load_config_file(flags.config_file);
+    }
+    if (!loaded) {
+        return unexpected(loaded.error());
+    }
+    return build_runtime(loaded->config, std::move(loaded->warnings));
+}
+
+App::App(Flags flags, Logger& logger) : flags_(std::move(flags)), logger_(logger) {
+}
+
+App::~App() {
+    // Owners first (their handles close), then the loop.
+    exporter_.reset();
+    resolver_.reset();
+    sighup_.reset();
+    sigterm_.reset();
+    sigint_.reset();
+    auto_reload_.reset();
+    if (loop_.close() != 0) {
+        logger_.error("Event loop closed with handles still open");
+    }
+}
+
+Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
+    std::unique_ptr<App> app(new App(std::move(flags), logger));
+    auto runtime = load_runtime(app->flags_, logger);
+    if (!runtime) {
+        return unexpected("error loading config: " + runtime.error());
+    }
+    for (const auto& warning : (*runtime)->warnings) {
+        logger.warn(warning);
+    }
+    app->runtime_ = *runtime;
+    app->metrics_.config_reloaded(true);
+    logger.info("Loaded config file", {{"file", app->runtime_->config->source}});
+
+    auto resolver = net::Resolver::create(app->loop_);
+    if (!resolver) {
+        return unexpected("resolver: " + resolver.error());
+    }
+    app->resolver_ = std::move(*resolver);
+
+    App* self = app.get();
+    app->exporter_ = std::make_unique<Exporter>(
+        app->loop_, *app->resolver_, app->flags_, logger, app->metrics_,
+        Exporter::Hooks{[self] { return self->runtime_; }, [self] { return self->reload(); }});
+    auto listening = app->exporter_->listen();
+    if (!listening) {
+        return unexpected(listening.error());
+    }
+
+    auto signal = [&](UvHandle<uv_signal_t>& handle, int signum) {
+        (void)handle.init(self,
+                          [&](uv_signal_t* h) { return uv_signal_init(self->loop_.raw(), h); });
+        uv_signal_start(handle.get(), &App::on_signal, signum);
+    };
+    signal(app->sighup_, SIGHUP);
+    signal(app->sigterm_, SIGTERM);
+    signal(app->sigint_, SIGINT);
+    if (app->flags_.config_auto_reload) {
+        (void)app->auto_reload_.init(
+            self, [&](uv_timer_t* t) { return uv_timer_init(self->loop_.raw(), t); });
+        const std::uint64_t every = app->flags_.config_auto_reload_interval_seconds * 1000ULL;
+        uv_timer_start(app->auto_reload_.get(), &App::on_auto_reload, every, every);
+    }
+    return app;
+}
+
+int App::run() {
+    loop_.run();
+    return 0;
+}
+
+void App::shutdown() {
+    if (stopping_) {
+        return;
+    }
+    stopping_ = true;
+    logger_.info("Shutting down");
+    exporter_->stop();
+    sighup_.reset();
+    sigterm_.reset();
+    sigint_.reset();
+    auto_reload_.reset();
+    resolver_.reset();
+    // With every handle closed, uv_run() returns and run() hands back the exit code.
+}
+
+Result<void> App::reload() {
+    auto runtime = load_runtime(flags_, logger_);
+    if (!runtime) {
+        metrics_.config_reloaded(false);
+        logger_.error("Error reloading config", {{"err", runtime.error()}});
+        return unexpected(runtime.error());
+    }
+    const bool unchanged =
+        (*runtime)->config->sha256 == runtime_->config->sha256 && !runtime_->config->sha256.empty();
+    for (const auto& warning : (*runtime)->warnings) {
+        logger_.warn(warning);
+    }
+    runtime_ = *runtime;
+    metrics_.config_reloaded(true);
+    if (!unchanged) {
+        logger_.info("Reloaded config file", {{"file", runtime_->config->source}});
+    }
+    return {};
+}
+
+void App::on_signal(uv_signal_t* handle, int signum) noexcept {
+    auto* self = owner_of<App>(handle);
+    if (self == nullptr) {
+        return;
+    }
+    if (signum == SIGHUP) {
+        (void)self->reload();
+    } else {
+        self->shutdown();
+    }
+}
+
+void App::on_auto_reload(uv_timer_t* timer) noexcept {
+    auto* self = owner_of<App>(timer);
+    if (self == nullptr) {
+        return;
+    }
+    // An unchanged file is a cheap no-op (same SHA-256), as in the exporter.
+    (void)self->reload();
+}
+
+}  // namespace sonde::app

@@ -1,0 +1,66 @@
+#pragma once
+
+// App: one running sonde. It wires the loop, resolver, config, exporter and signals together
+// and owns them all; run() returns the process exit code.
+//
+// Config: the initial load happens in create() (a bad file is an error there); reloads
+// (SIGHUP, POST /-/reload, --config.enable-auto-reload) swap a shared_ptr<const RuntimeConfig>
+// so probes in flight keep the config they started with, and a failed reload keeps the old one.
+// Shutdown (SIGTERM, SIGINT): stop listening, cancel probes in flight, close every handle, and
+// close the loop; run() returns 0.
+
+#include <memory>
+#include <string>
+
+#include <uv.h>
+
+#include "prober/app/exporter.hpp"
+#include "prober/app/flags.hpp"
+#include "prober/app/module_runtime.hpp"
+#include "prober/app/self_metrics.hpp"
+#include "prober/core/logger.hpp"
+#include "prober/core/loop.hpp"
+#include "prober/core/uv_handle.hpp"
+#include "prober/net/resolver.hpp"
+
+namespace sonde::app {
+
+// Loads the config named by the flags (or the built-in one when the default file is absent)
+// and builds its runtime state. Used by startup, reloads and --config.check.
+[[nodiscard]] Result<std::shared_ptr<const RuntimeConfig>> load_runtime(const Flags& flags,
+                                                                        Logger& logger);
+
+class App {
+public:
+    static Result<std::unique_ptr<App>> create(Flags flags, Logger& logger);
+    ~App();
+    App(const App&) = delete;
+    App& operator=(const App&) = delete;
+
+    // Serves until SIGTERM/SIGINT or shutdown(); returns the exit code.
+    int run();
+    void shutdown();
+
+    Result<void> reload();
+    std::uint16_t bound_port() const { return exporter_->bound_port(); }
+
+private:
+    App(Flags flags, Logger& logger);
+    static void on_signal(uv_signal_t* handle, int signum) noexcept;
+    static void on_auto_reload(uv_timer_t* timer) noexcept;
+
+    Flags flags_;
+    Logger& logger_;
+    Loop loop_;
+    SelfMetrics metrics_;
+    std::shared_ptr<const RuntimeConfig> runtime_;
+    std::unique_ptr<net::Resolver> resolver_;
+    std::unique_ptr<Exporter> exporter_;
+    UvHandle<uv_signal_t> sighup_;
+    UvHandle<uv_signal_t> sigterm_;
+    UvHandle<uv_signal_t> sigint_;
+    UvHandle<uv_timer_t> auto_reload_;
+    bool stopping_ = false;
+};
+
+}  // namespace sonde::app

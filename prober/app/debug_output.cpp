@@ -1,0 +1,20 @@
+#include "prober/app/debug_output.hpp"
+
+#include "config/loader.hpp"
+
+namespace sonde::app {
+
+std::string debug_output(const std::string& log, const std::string& metrics_text,
+                         const config::Module* module) {
+    std::string out = "Logs for the probe:\n";
+    out += log;
+    out += "\n\n\nMetrics that would have been returned:\n";
+    out += metrics_text;
+    out += "\n\n\nModule configuration:\n";
+    if (module != nullptr) {
+        out += config::render_module_yaml(*module);
+    }
+    return out;
+}
+
+}  // namespace sonde::app

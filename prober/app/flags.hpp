@@ -1,0 +1,42 @@
+#pragma once
+
+// The command line: every flag of blackbox_exporter (reference §3.2), with the same names,
+// defaults and meaning, parsed as kingpin does (`--flag=value`, `--flag value`, `--[no-]bool`).
+// A flag the exporter has but sonde does not implement yet is rejected with a clear message
+// rather than accepted and ignored.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/result.hpp"
+#include "prober/core/probe_log.hpp"
+
+namespace sonde::app {
+
+struct Flags {
+    std::string config_file = "blackbox.yml";
+    bool config_file_given = false;  // an explicit path must exist; the default may not
+    bool config_check = false;
+    bool config_auto_reload = false;
+    unsigned config_auto_reload_interval_seconds = 30;
+    double timeout_offset = 0.5;
+    unsigned history_limit = 100;
+    std::vector<std::string> listen_addresses;  // default {":9115"}
+    std::string route_prefix;                   // default: path of external URL, else "/"
+    std::string external_url;
+    LogLevel log_level = LogLevel::Info;
+    bool log_json = false;
+    LogLevel prober_log_level = LogLevel::Info;
+    bool show_version = false;
+    bool show_help = false;
+};
+
+[[nodiscard]] Result<Flags> parse_flags(const std::vector<std::string>& args);
+
+std::string usage_text();
+
+// The route prefix normalised as the exporter does: leading "/", no trailing "/" (except "/").
+std::string normalise_route_prefix(const Flags& flags);
+
+}  // namespace sonde::app

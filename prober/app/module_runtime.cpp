@@ -1,0 +1,67 @@
+#include "prober/app/module_runtime.hpp"
+
+#include "modules/probe.hpp"
+#include "prober/net/tls_context.hpp"
+
+namespace sonde::app {
+
+std::shared_ptr<const net::TlsClientContext> RuntimeConfig::tls_for(
+    const std::string& module) const {
+    const auto it = tls.find(module);
+    return it == tls.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
+    const config::Module& module) {
+    using Ctx = std::shared_ptr<const net::TlsClientContext>;
+    switch (module.prober) {
+        case config::ProberKind::Tcp: {
+            bool uses_tls = module.tcp.tls;
+            for (const auto& step : module.tcp.query_response) {
+                uses_tls = uses_tls || step.starttls;
+            }
+            if (!uses_tls) {
+                return Ctx{};
+            }
+            auto ctx = net::make_tls_client_context(module.tcp.tls_config);
+            if (!ctx) {
+                return unexpected(ctx.error());
+            }
+            return Ctx{*ctx};
+        }
+        case config::ProberKind::Http:
+        case config::ProberKind::Dns:
+        case config::ProberKind::Icmp:
+        case config::ProberKind::Grpc:
+        case config::ProberKind::Unix:
+        case config::ProberKind::Websocket:
+            return Ctx{};
+    }
+    return Ctx{};
+}
+
+Result<std::shared_ptr<const RuntimeConfig>> build_runtime(
+    std::shared_ptr<const config::Config> config, std::vector<std::string> loader_warnings) {
+    auto runtime = std::make_shared<RuntimeConfig>();
+    runtime->warnings = std::move(loader_warnings);
+    for (const auto& [name, module] : config->modules) {
+        if (modules::find_prober(module.prober) == nullptr) {
+            runtime->warnings.push_back("module " + name + ": prober " +
+                                        config::prober_name(module.prober) +
+                                        " is not supported by this version of sonde yet; its "
+                                        "probes will fail");
+            continue;
+        }
+        auto tls = build_tls_context(module);
+        if (!tls) {
+            return unexpected("module " + name + ": " + tls.error());
+        }
+        if (*tls) {
+            runtime->tls.emplace(name, *tls);
+        }
+    }
+    runtime->config = std::move(config);
+    return std::shared_ptr<const RuntimeConfig>(std::move(runtime));
+}
+
+}  // namespace sonde::app

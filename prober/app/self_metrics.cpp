@@ -1,0 +1,101 @@
+#include "prober/app/self_metrics.hpp"
+
+#include <chrono>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
+
+#include "prober/app/metrics_text.hpp"
+#include "prober/app/process_metrics.hpp"
+#include "prober/app/version.hpp"
+
+namespace sonde::app {
+
+SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>()) {
+    probes_total_ =
+        &prometheus::BuildCounter()
+             .Name("sonde_probes_total")
+             .Help("Probes finished, by module and result (success, failure or cancelled).")
+             .Register(*registry_);
+    probe_failures_total_ =
+        &prometheus::BuildCounter()
+             .Name("sonde_probe_failures_total")
+             .Help(
+                 "Failed probes by module and reason (resolve, connect, tls, timeout, "
+                 "protocol, validation, internal).")
+             .Register(*registry_);
+    inflight_ = &prometheus::BuildGauge()
+                     .Name("sonde_inflight_probes")
+                     .Help("Probes currently running.")
+                     .Register(*registry_)
+                     .Add({});
+    prometheus::BuildGauge()
+        .Name("sonde_build_info")
+        .Help("A metric with a constant '1' value labeled by the version of sonde.")
+        .Register(*registry_)
+        .Add({{"version", kVersion}, {"revision", kRevision}})
+        .Set(1);
+    unknown_module_ = &prometheus::BuildCounter()
+                           .Name("blackbox_module_unknown_total")
+                           .Help("Count of unknown modules requested by probes")
+                           .Register(*registry_)
+                           .Add({});
+    reload_successful_ = &prometheus::BuildGauge()
+                              .Name("blackbox_exporter_config_last_reload_successful")
+                              .Help("Blackbox exporter config loaded successfully.")
+                              .Register(*registry_)
+                              .Add({});
+    reload_success_timestamp_ =
+        &prometheus::BuildGauge()
+             .Name("blackbox_exporter_config_last_reload_success_timestamp_seconds")
+             .Help("Timestamp of the last successful configuration reload.")
+             .Register(*registry_)
+             .Add({});
+}
+
+SelfMetrics::~SelfMetrics() = default;
+
+void SelfMetrics::probe_started() {
+    inflight_->Increment();
+}
+
+void SelfMetrics::probe_finished(const std::string& module_name, bool success,
+                                 modules::FailureKind kind) {
+    inflight_->Decrement();
+    probes_total_->Add({{"module", module_name}, {"result", success ? "success" : "failure"}})
+        .Increment();
+    if (!success) {
+        probe_failures_total_
+            ->Add({{"module", module_name}, {"reason", modules::failure_kind_name(kind)}})
+            .Increment();
+    }
+}
+
+void SelfMetrics::probe_cancelled(const std::string& module_name) {
+    inflight_->Decrement();
+    probes_total_->Add({{"module", module_name}, {"result", "cancelled"}}).Increment();
+}
+
+void SelfMetrics::unknown_module() {
+    unknown_module_->Increment();
+}
+
+void SelfMetrics::config_reloaded(bool success) {
+    reload_successful_->Set(success ? 1 : 0);
+    if (success) {
+        const auto now = std::chrono::system_clock::now().time_since_epoch();
+        reload_success_timestamp_->Set(
+            std::chrono::duration_cast<std::chrono::duration<double>>(now).count());
+    }
+}
+
+std::string SelfMetrics::render() const {
+    auto families = registry_->Collect();
+    auto process = ProcessCollector().Collect();
+    families.insert(families.end(), std::make_move_iterator(process.begin()),
+                    std::make_move_iterator(process.end()));
+    return render_families(std::move(families));
+}
+
+}  // namespace sonde::app

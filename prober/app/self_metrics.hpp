@@ -1,0 +1,52 @@
+#pragma once
+
+// SelfMetrics: sonde's own metrics on /metrics. The exporter's self-metrics keep their names
+// and meanings so existing alerts work (blackbox_exporter_config_last_reload_successful,
+// ..._success_timestamp_seconds, blackbox_module_unknown_total); everything sonde adds is
+// sonde_*; the standard process_* metrics come from a collector reading /proc.
+//
+// Owned by the App; used on the loop thread.
+
+#include <memory>
+#include <string>
+
+#include "modules/probe.hpp"
+
+namespace prometheus {
+class Registry;
+class Counter;
+class Gauge;
+template <typename T>
+class Family;
+}  // namespace prometheus
+
+namespace sonde::app {
+
+class SelfMetrics {
+public:
+    SelfMetrics();
+    ~SelfMetrics();
+    SelfMetrics(const SelfMetrics&) = delete;
+    SelfMetrics& operator=(const SelfMetrics&) = delete;
+
+    void probe_started();
+    void probe_finished(const std::string& module_name, bool success, modules::FailureKind kind);
+    // A probe abandoned before its end: its /probe client left, or sonde is stopping.
+    void probe_cancelled(const std::string& module_name);
+    void unknown_module();
+    void config_reloaded(bool success);
+
+    // The text of /metrics.
+    std::string render() const;
+
+private:
+    std::shared_ptr<prometheus::Registry> registry_;
+    prometheus::Family<prometheus::Counter>* probes_total_ = nullptr;
+    prometheus::Family<prometheus::Counter>* probe_failures_total_ = nullptr;
+    prometheus::Gauge* inflight_ = nullptr;
+    prometheus::Counter* unknown_module_ = nullptr;
+    prometheus::Gauge* reload_successful_ = nullptr;
+    prometheus::Gauge* reload_success_timestamp_ = nullptr;
+};
+
+}  // namespace sonde::app

@@ -1,0 +1,202 @@
+#include "tests/support/sonde_process.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <regex>
+
+#include <arpa/inet.h>
+#include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace sonde::test {
+
+HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& target,
+                       const std::map<std::string, std::string>& headers, const std::string& body) {
+    HttpReply reply;
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return reply;
+    }
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval tv{20, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+        close(fd);
+        return reply;
+    }
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    request += "Connection: close\r\n";
+    for (const auto& [k, v] : headers) {
+        request += k + ": " + v + "\r\n";
+    }
+    if (!body.empty() || method == "POST") {
+        request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    }
+    request += "\r\n" + body;
+    (void)send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+    std::string raw;
+    char buffer[8192];
+    for (;;) {
+        const ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) {
+            break;
+        }
+        raw.append(buffer, static_cast<std::size_t>(n));
+    }
+    close(fd);
+    const auto header_end = raw.find("\r\n\r\n");
+    if (header_end == std::string::npos || raw.size() < 12) {
+        return reply;
+    }
+    reply.status = std::stoi(raw.substr(9, 3));
+    std::size_t pos = raw.find("\r\n") + 2;
+    while (pos < header_end) {
+        const auto eol = raw.find("\r\n", pos);
+        const std::string line = raw.substr(pos, eol - pos);
+        const auto colon = line.find(':');
+        if (colon != std::string::npos) {
+            std::string name = line.substr(0, colon);
+            std::transform(name.begin(), name.end(), name.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            std::string value = line.substr(colon + 1);
+            value.erase(0, value.find_first_not_of(' '));
+            reply.headers[name] = value;
+        }
+        pos = eol + 2;
+    }
+    reply.body = raw.substr(header_end + 4);
+    return reply;
+}
+
+std::uint16_t free_port() {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    close(fd);
+    return ntohs(addr.sin_port);
+}
+
+SondeProcess::SondeProcess(std::vector<std::string> args, std::string cwd) {
+    args.insert(args.begin(), SONDE_BINARY);
+    args.emplace_back("--web.listen-address=127.0.0.1:0");
+    start(std::move(args), cwd);
+    wait_ready("Listening on.*address=127\\.0\\.0\\.1:([0-9]+)");
+}
+
+SondeProcess::SondeProcess(std::vector<std::string> argv, const std::string& ready_pattern,
+                           std::uint16_t port)
+    : port_(port) {
+    start(std::move(argv), {});
+    wait_ready(ready_pattern);
+}
+
+void SondeProcess::start(std::vector<std::string> args, const std::string& cwd) {
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    pid_ = fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        dup2(fds[1], STDERR_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
+            _exit(126);
+        }
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        argv.push_back(nullptr);
+        execv(argv[0], argv.data());
+        _exit(127);
+    }
+    close(fds[1]);
+    out_fd_ = fds[0];
+}
+
+void SondeProcess::wait_ready(const std::string& pattern) {
+    const std::regex ready(pattern);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    std::smatch match;
+    while (std::chrono::steady_clock::now() < deadline) {
+        read_available(100);
+        if (std::regex_search(output_, match, ready)) {
+            if (match.size() > 1 && match[1].matched) {
+                port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+            }
+            return;
+        }
+        if (exited_) {
+            break;
+        }
+    }
+    FAIL("process did not become ready; output:\n" << output_);
+}
+
+SondeProcess::~SondeProcess() {
+    if (!exited_ && pid_ > 0) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) {
+        close(out_fd_);
+    }
+}
+
+void SondeProcess::read_available(int timeout_ms) {
+    pollfd pfd{out_fd_, POLLIN, 0};
+    if (poll(&pfd, 1, timeout_ms) > 0) {
+        char buffer[4096];
+        const ssize_t n = read(out_fd_, buffer, sizeof buffer);
+        if (n > 0) {
+            output_.append(buffer, static_cast<std::size_t>(n));
+        }
+    }
+    if (!exited_) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+            exited_ = true;
+            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+    }
+}
+
+const std::string& SondeProcess::output() {
+    read_available(0);
+    return output_;
+}
+
+void SondeProcess::signal(int signum) {
+    if (!exited_) {
+        kill(pid_, signum);
+    }
+}
+
+int SondeProcess::wait(int timeout_ms) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (!exited_ && std::chrono::steady_clock::now() < deadline) {
+        read_available(50);
+    }
+    // Drain what it printed before exiting.
+    for (int i = 0; i < 10; ++i) {
+        read_available(0);
+    }
+    return exited_ ? exit_code_ : -1;
+}
+
+}  // namespace sonde::test
