@@ -181,17 +181,23 @@ void Exporter::on_report(std::uint64_t id, ProbeReport report) {
     metrics_.probe_finished(module_name, report.success, report.failure);
 
     std::string metrics_text = render_registry(*report.registry);
-    const auto& modules = slot.runtime->config->modules;
-    const auto module_it = modules.find(module_name);
-    std::string debug = debug_output(report.log, metrics_text,
-                                     module_it == modules.end() ? nullptr : &module_it->second);
     if (slot.debug) {
-        slot.responder.respond(text_response(200, debug));
-        history_.add(module_name, target, report.success, std::move(debug));
-        return;
+        const auto& modules = slot.runtime->config->modules;
+        const auto module_it = modules.find(module_name);
+        slot.responder.respond(text_response(
+            200, debug_output(report.log, metrics_text,
+                              module_it == modules.end() ? nullptr : &module_it->second)));
+    } else {
+        slot.responder.respond(text_response(200, metrics_text, kTextContentType));
     }
-    history_.add(module_name, target, report.success, std::move(debug));
-    slot.responder.respond(text_response(200, std::move(metrics_text), kTextContentType));
+    ProbeHistoryEntry entry;
+    entry.module_name = module_name;
+    entry.target = target;
+    entry.success = report.success;
+    entry.log = std::move(report.log);
+    entry.metrics_text = std::move(metrics_text);
+    entry.config = slot.runtime->config;
+    history_.add(std::move(entry));
 }
 
 void Exporter::cancel(std::uint64_t id) {
@@ -243,7 +249,11 @@ void Exporter::handle_logs(const net::QueryParams& params, net::HttpResponder& r
             return;
         }
     }
-    responder.respond(text_response(200, entry->debug_output));
+    const auto& modules = entry->config->modules;
+    const auto module_it = modules.find(entry->module_name);
+    responder.respond(text_response(
+        200, debug_output(entry->log, entry->metrics_text,
+                          module_it == modules.end() ? nullptr : &module_it->second)));
 }
 
 void Exporter::handle_reload(const net::HttpRequest& request, net::HttpResponder& responder) {

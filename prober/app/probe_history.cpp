@@ -4,14 +4,13 @@
 
 namespace sonde::app {
 
-std::uint64_t ProbeHistory::add(std::string module_name, std::string target, bool success,
-                                std::string debug_output) {
+std::uint64_t ProbeHistory::add(ProbeHistoryEntry entry) {
     const std::uint64_t id = next_id_++;
     if (limit_ == 0) {
         return id;
     }
-    recent_.push_back(ProbeHistoryEntry{id, std::move(module_name), std::move(target), success,
-                                        std::move(debug_output)});
+    entry.id = id;
+    recent_.push_back(std::move(entry));
     if (recent_.size() > limit_) {
         ProbeHistoryEntry evicted = std::move(recent_.front());
         recent_.pop_front();

@@ -7,26 +7,35 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-namespace sonde::app {
+namespace sonde {
+namespace config {
+struct Config;
+}
 
+namespace app {
+
+// What the debug page of a past probe is made from. The page itself is only rendered when
+// someone asks (/logs): rendering it for every probe would cost more than many probes do.
 struct ProbeHistoryEntry {
     std::uint64_t id = 0;
     std::string module_name;
     std::string target;
     bool success = false;
-    std::string debug_output;
+    std::string log;
+    std::string metrics_text;
+    std::shared_ptr<const config::Config> config;  // the config the probe ran with
 };
 
 class ProbeHistory {
 public:
     explicit ProbeHistory(std::size_t limit) : limit_(limit) {}
 
-    std::uint64_t add(std::string module_name, std::string target, bool success,
-                      std::string debug_output);
+    std::uint64_t add(ProbeHistoryEntry entry);  // the id is assigned here
 
     // Newest first, recent and retained failures merged by id.
     std::vector<const ProbeHistoryEntry*> list() const;
@@ -42,4 +51,5 @@ private:
     std::deque<ProbeHistoryEntry> failed_;
 };
 
-}  // namespace sonde::app
+}  // namespace app
+}  // namespace sonde

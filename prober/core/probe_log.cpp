@@ -67,21 +67,28 @@ void append_field(std::string& out, std::string_view key, std::string_view value
 }
 
 std::string timestamp() {
-    // RFC 3339 with milliseconds and the local offset, like the exporter's slog output.
+    // RFC 3339 with milliseconds and the local offset, like the exporter's slog output. The
+    // date and zone only change once a second: keep them instead of asking the time zone
+    // database for every log line.
     const auto now = std::chrono::system_clock::now();
     const std::time_t secs = std::chrono::system_clock::to_time_t(now);
     const auto millis =
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
         1000;
-    std::tm local{};
-    localtime_r(&secs, &local);
-    char date[32];
-    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &local);
-    char zone[8];
-    std::strftime(zone, sizeof zone, "%z", &local);  // +hhmm
+    thread_local std::time_t cached_secs = -1;
+    thread_local char date[32];
+    thread_local char zone[8];
+    if (secs != cached_secs) {
+        std::tm local{};
+        localtime_r(&secs, &local);
+        std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &local);
+        char raw_zone[8];
+        std::strftime(raw_zone, sizeof raw_zone, "%z", &local);  // +hhmm
+        std::snprintf(zone, sizeof zone, "%.3s:%.2s", raw_zone, raw_zone + 3);
+        cached_secs = secs;
+    }
     char out[64];
-    std::snprintf(out, sizeof out, "%s.%03d%.3s:%.2s", date, static_cast<int>(millis), zone,
-                  zone + 3);
+    std::snprintf(out, sizeof out, "%s.%03d%s", date, static_cast<int>(millis), zone);
     return out;
 }
 
