@@ -29,8 +29,18 @@ Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
             }
             return Ctx{*ctx};
         }
+        case config::ProberKind::Dns: {
+            // DNS over TLS only; a tls_config without dns_over_tls is ignored, as the exporter.
+            if (!module.dns.dns_over_tls) {
+                return Ctx{};
+            }
+            auto ctx = net::make_tls_client_context(module.dns.tls_config);
+            if (!ctx) {
+                return unexpected(ctx.error());
+            }
+            return Ctx{*ctx};
+        }
         case config::ProberKind::Http:
-        case config::ProberKind::Dns:
         case config::ProberKind::Icmp:
         case config::ProberKind::Grpc:
         case config::ProberKind::Unix:
