@@ -114,5 +114,101 @@ TEST_CASE("tcp probes match blackbox_exporter side by side", "[integration][comp
     }
 }
 
+constexpr const char* kDnsConfig = R"yaml(modules:
+  dns_a:
+    prober: dns
+    dns:
+      query_name: probe.test
+      query_type: A
+      preferred_ip_protocol: ip4
+      validate_answer_rrs:
+        fail_if_not_matches_regexp:
+        - "probe.test.\t.*\tIN\tA\t127.0.0.1"
+  dns_a_tcp:
+    prober: dns
+    dns:
+      query_name: probe.test
+      query_type: A
+      transport_protocol: tcp
+      preferred_ip_protocol: ip4
+  dns_txt:
+    prober: dns
+    dns:
+      query_name: probe.test
+      query_type: TXT
+      preferred_ip_protocol: ip4
+  dns_wrong_answer:
+    prober: dns
+    dns:
+      query_name: probe.test
+      query_type: A
+      preferred_ip_protocol: ip4
+      validate_answer_rrs:
+        fail_if_matches_regexp:
+        - ".*127.0.0.1"
+  dns_unknown_name:
+    prober: dns
+    dns:
+      query_name: elsewhere.test
+      query_type: A
+      preferred_ip_protocol: ip4
+)yaml";
+
+// The same dns modules against a real dnsmasq, probed by sonde and by the reference.
+TEST_CASE("dns probes of dnsmasq match blackbox_exporter side by side", "[integration][compat]") {
+    test::TempDir dir;
+    const std::string config = dir.write("blackbox.yml", kDnsConfig);
+    const std::uint16_t dns_port = test::free_port();
+    test::SondeProcess dnsmasq(
+        {"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--pid-file=",
+         "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1",
+         "--bind-interfaces", "--no-resolv", "--no-hosts", "--log-facility=-",
+         "--address=/probe.test/127.0.0.1", "--txt-record=probe.test,sonde was here"},
+        "started", dns_port);
+    test::SondeProcess sonde({"--config.file=" + config});
+    const std::uint16_t exporter_port = test::free_port();
+    test::SondeProcess exporter({kExporter, "--config.file=" + config,
+                                 "--web.listen-address=127.0.0.1:" +
+                                     std::to_string(exporter_port)},
+                                "Listening on", exporter_port);
+    const std::string target = "127.0.0.1:" + std::to_string(dns_port);
+    const std::vector<std::pair<std::string, double>> cases = {
+        {"dns_a", 1}, {"dns_a_tcp", 1}, {"dns_txt", 1}, {"dns_wrong_answer", 0},
+        {"dns_unknown_name", 0}};
+    for (const auto& [module, expected_success] : cases) {
+        INFO("module " << module);
+        const std::string query = "/probe?module=" + module + "&target=" + target;
+        const auto ours = test::http_request(sonde.port(), "GET", query);
+        const auto theirs = test::http_request(exporter.port(), "GET", query);
+        REQUIRE(ours.status == 200);
+        REQUIRE(theirs.status == 200);
+        const auto our_samples = test::parse_samples(ours.body);
+        const auto their_samples = test::parse_samples(theirs.body);
+        INFO("sonde:\n" << ours.body << "\nexporter:\n" << theirs.body);
+        CHECK(our_samples.at("probe_success") == expected_success);
+        std::set<std::string> our_names;
+        for (const auto& name : test::metric_names(our_samples)) {
+            if (!ignored_difference(name, false)) {
+                our_names.insert(name);
+            }
+        }
+        std::set<std::string> their_names;
+        for (const auto& name : test::metric_names(their_samples)) {
+            if (!ignored_difference(name, false)) {
+                their_names.insert(name);
+            }
+        }
+        CHECK(our_names == their_names);
+        for (const auto& [key, value] : their_samples) {
+            if (is_duration(key) || ignored_difference(key.substr(0, key.find('{')), false)) {
+                continue;
+            }
+            INFO("sample " << key);
+            REQUIRE(our_samples.count(key) == 1);
+            CHECK(our_samples.at(key) == Approx(value));
+        }
+    }
+}
+
 }  // namespace
 }  // namespace sonde
