@@ -160,21 +160,22 @@ TEST_CASE("dns probes of dnsmasq match blackbox_exporter side by side", "[integr
     const std::string config = dir.write("blackbox.yml", kDnsConfig);
     const std::uint16_t dns_port = test::free_port();
     test::SondeProcess dnsmasq(
-        {"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--pid-file=",
-         "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1",
+        {"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null",
+         "--pid-file=", "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1",
          "--bind-interfaces", "--no-resolv", "--no-hosts", "--log-facility=-",
          "--address=/probe.test/127.0.0.1", "--txt-record=probe.test,sonde was here"},
         "started", dns_port);
     test::SondeProcess sonde({"--config.file=" + config});
     const std::uint16_t exporter_port = test::free_port();
     test::SondeProcess exporter({kExporter, "--config.file=" + config,
-                                 "--web.listen-address=127.0.0.1:" +
-                                     std::to_string(exporter_port)},
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(exporter_port)},
                                 "Listening on", exporter_port);
     const std::string target = "127.0.0.1:" + std::to_string(dns_port);
-    const std::vector<std::pair<std::string, double>> cases = {
-        {"dns_a", 1}, {"dns_a_tcp", 1}, {"dns_txt", 1}, {"dns_wrong_answer", 0},
-        {"dns_unknown_name", 0}};
+    const std::vector<std::pair<std::string, double>> cases = {{"dns_a", 1},
+                                                               {"dns_a_tcp", 1},
+                                                               {"dns_txt", 1},
+                                                               {"dns_wrong_answer", 0},
+                                                               {"dns_unknown_name", 0}};
     for (const auto& [module, expected_success] : cases) {
         INFO("module " << module);
         const std::string query = "/probe?module=" + module + "&target=" + target;
