@@ -1,4 +1,5 @@
 // The explicit prober table, as the exporter's `Probers` map: one line per kind.
+#include "modules/icmp/icmp_probe.hpp"
 #include "modules/probe.hpp"
 #include "modules/tcp/tcp_probe.hpp"
 
@@ -8,9 +9,10 @@ StartProbe find_prober(config::ProberKind kind) {
     switch (kind) {
         case config::ProberKind::Tcp:
             return &tcp::start_tcp_probe;
+        case config::ProberKind::Icmp:
+            return &icmp::start_icmp_probe;
         case config::ProberKind::Http:
         case config::ProberKind::Dns:
-        case config::ProberKind::Icmp:
         case config::ProberKind::Grpc:
         case config::ProberKind::Unix:
         case config::ProberKind::Websocket:
