@@ -13,7 +13,7 @@ build_packages=(
     zlib1g-dev libbrotli-dev catch2
 )
 test_packages=(
-    prometheus-blackbox-exporter prometheus clang-format-14 iproute2 procps curl
+    prometheus-blackbox-exporter prometheus clang-format-14 iproute2 procps curl util-linux
 )
 
 wanted=("${build_packages[@]}")
