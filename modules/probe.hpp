@@ -31,6 +31,10 @@ class Resolver;
 class TlsClientContext;
 }  // namespace sonde::net
 
+namespace sonde::modules::icmp {
+class IcmpSocketPool;
+}
+
 namespace sonde::modules {
 
 enum class FailureKind { None, Resolve, Connect, Tls, Timeout, Protocol, Validation, Internal };
@@ -62,6 +66,9 @@ struct ProbeContext {
     ProbeLog& log;
     // The module's TLS client context, built at config load; null when the module has none.
     std::shared_ptr<const net::TlsClientContext> tls;
+    // The loop's shared ICMP sockets, owned by whoever runs probes; null when it keeps none
+    // (the icmp prober then opens a socket per probe).
+    icmp::IcmpSocketPool* icmp_pool = nullptr;
 
     // Milliseconds left until the deadline (0 when passed).
     std::uint64_t remaining_ms() const;

@@ -1,5 +1,6 @@
 // The explicit prober table, as the exporter's `Probers` map: one line per kind.
 #include "modules/dns/dns_probe.hpp"
+#include "modules/icmp/icmp_probe.hpp"
 #include "modules/probe.hpp"
 #include "modules/tcp/tcp_probe.hpp"
 
@@ -11,8 +12,9 @@ StartProbe find_prober(config::ProberKind kind) {
             return &tcp::start_tcp_probe;
         case config::ProberKind::Dns:
             return &dns::start_dns_probe;
-        case config::ProberKind::Http:
         case config::ProberKind::Icmp:
+            return &icmp::start_icmp_probe;
+        case config::ProberKind::Http:
         case config::ProberKind::Grpc:
         case config::ProberKind::Unix:
         case config::ProberKind::Websocket:

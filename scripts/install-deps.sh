@@ -14,6 +14,7 @@ build_packages=(
 )
 test_packages=(
     prometheus-blackbox-exporter prometheus clang-format-14 iproute2 procps curl dnsmasq
+    util-linux
 )
 
 wanted=("${build_packages[@]}")

@@ -36,6 +36,7 @@ Exporter::Exporter(Loop& loop, net::Resolver& resolver, const Flags& flags, Logg
       hooks_(std::move(hooks)),
       prefix_(normalise_route_prefix(flags)),
       history_(flags.history_limit),
+      icmp_pool_(loop),
       server_(loop, [this](const net::HttpRequest& request, net::HttpResponder responder) {
           handle(request, std::move(responder));
       }) {
@@ -163,7 +164,7 @@ void Exporter::handle_probe(const net::HttpRequest& request, const net::QueryPar
     slot.responder.on_cancel([this, id] { cancel(id); });
     metrics_.probe_started();
     slot.run = ProbeRun::start(
-        ProbeEnvironment{loop_, resolver_, flags_.prober_log_level, logger_.stream()},
+        ProbeEnvironment{loop_, resolver_, flags_.prober_log_level, logger_.stream(), &icmp_pool_},
         std::move(probe), [this, id](ProbeReport report) { on_report(id, std::move(report)); });
 }
 

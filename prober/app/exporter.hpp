@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "modules/icmp/icmp_socket_pool.hpp"
 #include "prober/app/flags.hpp"
 #include "prober/app/module_runtime.hpp"
 #include "prober/app/probe_history.hpp"
@@ -75,6 +76,8 @@ private:
     std::string prefix_;
     ProbeHistory history_;
     std::uint64_t next_id_ = 0;
+    // Shared by every ping of this exporter; declared before inflight_ so it outlives the runs.
+    modules::icmp::IcmpSocketPool icmp_pool_;
     std::map<std::uint64_t, InFlight> inflight_;
     net::HttpServer server_;
 };

@@ -78,7 +78,7 @@ void ProbeRun::begin() {
     }
     context_ = std::make_unique<modules::ProbeContext>(modules::ProbeContext{
         env_.loop, env_.resolver, *module_, request_.target, request_.hostname,
-        started_ns_ + timeout_ns, *registry_, log_, request_.tls});
+        started_ns_ + timeout_ns, *registry_, log_, request_.tls, env_.icmp_pool});
     session_ = start_probe(*context_,
                            [this](modules::ProbeOutcome outcome) { on_done(std::move(outcome)); });
 }

@@ -34,6 +34,10 @@ class Resolver;
 class TlsClientContext;
 }  // namespace sonde::net
 
+namespace sonde::modules::icmp {
+class IcmpSocketPool;
+}
+
 namespace sonde::app {
 
 struct ProbeReport {
@@ -59,6 +63,8 @@ struct ProbeEnvironment {
     net::Resolver& resolver;
     LogLevel prober_log_level = LogLevel::Info;  // --log.prober
     std::FILE* log_mirror = nullptr;             // stderr, or null for quiet tests
+    // The loop's shared ICMP sockets (owned by the caller, outliving its runs); may be null.
+    modules::icmp::IcmpSocketPool* icmp_pool = nullptr;
 };
 
 class ProbeRun {

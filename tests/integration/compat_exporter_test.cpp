@@ -36,6 +36,15 @@ constexpr const char* kConfig = R"yaml(modules:
     tcp:
       query_response:
       - expect: "^SSH-2.0-"
+  icmp_v4:
+    prober: icmp
+    icmp:
+      preferred_ip_protocol: ip4
+  icmp_ttl5:
+    prober: icmp
+    icmp:
+      preferred_ip_protocol: ip4
+      ttl: 5
   expect_nothing_matches:
     prober: tcp
     tcp:
@@ -55,7 +64,7 @@ bool is_duration(const std::string& key) {
            key.find("lookup_time_seconds") != std::string::npos;
 }
 
-TEST_CASE("tcp probes match blackbox_exporter side by side", "[integration][compat]") {
+TEST_CASE("tcp and icmp probes match blackbox_exporter side by side", "[integration][compat]") {
     test::TempDir dir;
     const std::string config = dir.write("blackbox.yml", kConfig);
     test::ThreadedTcpServer ssh("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
@@ -77,6 +86,9 @@ TEST_CASE("tcp probes match blackbox_exporter side by side", "[integration][comp
         {"tcp_connect", closed, true},
         {"ssh_banner", ssh.address(), false},
         {"expect_nothing_matches", ssh.address(), false},
+        // ICMP needs raw sockets here (root, as in CI): ping_group_range is "1 0".
+        {"icmp_v4", "127.0.0.1", false},
+        {"icmp_ttl5", "127.0.0.1", false},
     };
     for (const auto& c : cases) {
         INFO("module " << c.module << " target " << c.target);
