@@ -69,6 +69,14 @@ Result<void> set_int_option(int fd, int level, int name, int value, const char* 
 
 // Applies the options; returns whether the reply hop limit will be delivered.
 Result<bool> configure_socket(int fd, IcmpSocketKind kind, const IcmpSocketOptions& options) {
+    // One socket carries every concurrent ping: a burst of replies must fit in its receive
+    // buffer, or the kernel drops them and those probes time out. Ask for 4 MiB (the
+    // unprivileged call is capped by net.core.rmem_max; as root FORCE goes past it).
+    const int receive_buffer = 4 * 1024 * 1024;
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer) !=
+        0) {
+        (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
+    }
     const bool v6 = options.family == AF_INET6;
     if (kind == IcmpSocketKind::Raw) {
         // Let only echo replies through: a raw socket otherwise gets a copy of every ICMP

@@ -158,6 +158,35 @@ constexpr const char* kDnsConfig = R"yaml(modules:
       validate_answer_rrs:
         fail_if_matches_regexp:
         - ".*127.0.0.1"
+  dns_aaaa:
+    prober: dns
+    dns:
+      query_name: probe.test
+      query_type: AAAA
+      preferred_ip_protocol: ip4
+  dns_mx:
+    prober: dns
+    dns:
+      query_name: probe.test
+      query_type: MX
+      preferred_ip_protocol: ip4
+      validate_answer_rrs:
+        fail_if_none_matches_regexp:
+        - "MX\t10 mail.probe.test."
+  dns_nxdomain:
+    prober: dns
+    dns:
+      query_name: gone.nx.test
+      query_type: A
+      preferred_ip_protocol: ip4
+  dns_nxdomain_expected:
+    prober: dns
+    dns:
+      query_name: gone.nx.test
+      query_type: A
+      transport_protocol: tcp
+      preferred_ip_protocol: ip4
+      valid_rcodes: [NXDOMAIN]
   dns_unknown_name:
     prober: dns
     dns:
@@ -172,10 +201,11 @@ TEST_CASE("dns probes of dnsmasq match blackbox_exporter side by side", "[integr
     const std::string config = dir.write("blackbox.yml", kDnsConfig);
     const std::uint16_t dns_port = test::free_port();
     test::SondeProcess dnsmasq(
-        {"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null",
-         "--pid-file=", "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1",
-         "--bind-interfaces", "--no-resolv", "--no-hosts", "--log-facility=-",
-         "--address=/probe.test/127.0.0.1", "--txt-record=probe.test,sonde was here"},
+        {"/usr/sbin/dnsmasq", "--no-daemon", "--conf-file=/dev/null", "--pid-file=",
+         "--port=" + std::to_string(dns_port), "--listen-address=127.0.0.1", "--bind-interfaces",
+         "--no-resolv", "--no-hosts", "--log-facility=-", "--address=/probe.test/127.0.0.1",
+         "--address=/probe.test/::1", "--mx-host=probe.test,mail.probe.test,10",
+         "--address=/nx.test/", "--txt-record=probe.test,sonde was here"},
         "started", dns_port);
     test::SondeProcess sonde({"--config.file=" + config});
     const std::uint16_t exporter_port = test::free_port();
@@ -187,7 +217,11 @@ TEST_CASE("dns probes of dnsmasq match blackbox_exporter side by side", "[integr
                                                                {"dns_a_tcp", 1},
                                                                {"dns_txt", 1},
                                                                {"dns_wrong_answer", 0},
-                                                               {"dns_unknown_name", 0}};
+                                                               {"dns_unknown_name", 0},
+                                                               {"dns_aaaa", 1},
+                                                               {"dns_mx", 1},
+                                                               {"dns_nxdomain", 0},
+                                                               {"dns_nxdomain_expected", 1}};
     for (const auto& [module, expected_success] : cases) {
         INFO("module " << module);
         const std::string query = "/probe?module=" + module + "&target=" + target;

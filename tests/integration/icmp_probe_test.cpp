@@ -154,13 +154,13 @@ TEST_CASE("icmp: an unresolvable target is a resolve failure", "[integration][ic
     REQUIRE(h.close() == 0);
 }
 
-TEST_CASE("icmp: 100 concurrent pings share one socket", "[integration][icmp]") {
+TEST_CASE("icmp: 1000 concurrent pings share one socket and all match", "[integration][icmp]") {
     if (!test::require_icmp(AF_INET)) {
         return;
     }
     test::IcmpProbeHarness h;
     h.load(kModules);
-    constexpr int kProbes = 100;
+    constexpr int kProbes = 1000;
     std::vector<std::optional<app::ProbeReport>> reports(kProbes);
     std::vector<std::unique_ptr<app::ProbeRun>> runs;
     for (int i = 0; i < kProbes; ++i) {
