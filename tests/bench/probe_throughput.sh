@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# /probe throughput of sonde and of Debian's prometheus-blackbox-exporter, side by side, for the
-# tcp_connect module against a loopback listener. Prints probes/s and CPU ms per probe for each.
+# /probe throughput of sonde and of Debian's prometheus-blackbox-exporter, side by side: tcp_connect
+# against a loopback listener, dns against a dnsmasq the script starts, icmp to 127.0.0.1 (needs
+# root for raw sockets). Prints probes/s, CPU ms per probe, p99 and peak RSS for each.
 #
-#   tests/bench/probe_throughput.sh [seconds=10] [connections=32]
+#   tests/bench/probe_throughput.sh [seconds=10] [connections=32] [modules="tcp_connect dns icmp"]
 #
-# Needs: build/sonde, prometheus-blackbox-exporter, wrk (apt-get install wrk). Loopback only.
+# Needs: build/sonde, prometheus-blackbox-exporter, dnsmasq, wrk (apt-get install wrk).
+# Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-10}
 connections=${2:-32}
+modules=${3:-"tcp_connect dns icmp"}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 
 work=$(mktemp -d)
@@ -17,7 +20,21 @@ cat >"$work/blackbox.yml" <<'YML'
 modules:
   tcp_connect:
     prober: tcp
+  dns:
+    prober: dns
+    dns:
+      query_name: probe.test
+      query_type: A
+      preferred_ip_protocol: ip4
+  icmp:
+    prober: icmp
+    icmp:
+      preferred_ip_protocol: ip4
 YML
+
+/usr/sbin/dnsmasq --no-daemon --conf-file=/dev/null --pid-file= --port=19153 \
+    --listen-address=127.0.0.1 --bind-interfaces --no-resolv --no-hosts \
+    --address=/probe.test/127.0.0.1 >/dev/null 2>&1 &
 
 # The target: sonde's own listener is a TCP server that is certainly up.
 build/sonde --config.file="$work/blackbox.yml" --web.listen-address=127.0.0.1:19181 \
@@ -31,9 +48,17 @@ sleep 1
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
+target_of() {
+    case $1 in
+        tcp_connect) echo 127.0.0.1:19181 ;;
+        dns) echo 127.0.0.1:19153 ;;
+        icmp) echo 127.0.0.1 ;;
+    esac
+}
+
 run() {
-    local name=$1 port=$2 pid=$3
-    local url="http://127.0.0.1:$port/probe?module=tcp_connect&target=127.0.0.1:19181"
+    local name=$1 port=$2 pid=$3 module=$4
+    local url="http://127.0.0.1:$port/probe?module=$module&target=$(target_of "$module")"
     local before after out rps
     before=$(cpu_ticks "$pid")
     out=$(wrk -t2 -c"$connections" -d"${duration}s" --latency "$url")
@@ -49,6 +74,8 @@ run() {
         "$name" "$rps" "$cpu_ms" "$p99" "$rss"
 }
 
-echo "tcp_connect, $connections connections, ${duration}s each"
-run sonde 19181 "$sonde_pid"
-run exporter 19182 "$exporter_pid"
+for module in $modules; do
+    echo "$module, $connections connections, ${duration}s each"
+    run sonde 19181 "$sonde_pid" "$module"
+    run exporter 19182 "$exporter_pid" "$module"
+done
