@@ -305,3 +305,75 @@ TEST_CASE("dns over TLS against a loopback DoT server", "[integration][dns]") {
 }
 
 }  // namespace sonde
+
+namespace sonde {
+namespace {
+
+// Crafted replies a hostile or broken server might send: the probe fails with a reason (or, for
+// the well-formed but empty or truncated ones, reports what it got), and never hangs or crashes.
+std::string header_of(std::string_view query, std::uint16_t flags, std::uint16_t qd,
+                      std::uint16_t an) {
+    std::string h(query.substr(0, 2));  // the query's id
+    h += static_cast<char>(flags >> 8);
+    h += static_cast<char>(flags & 0xff);
+    for (const std::uint16_t count : {qd, an, std::uint16_t{0}, std::uint16_t{0}}) {
+        h += static_cast<char>(count >> 8);
+        h += static_cast<char>(count & 0xff);
+    }
+    return h;
+}
+
+TEST_CASE("dns crafted replies fail the probe with a reason", "[integration][dns]") {
+    struct Crafted {
+        const char* what;
+        std::function<std::string(std::string_view)> reply;
+        bool success;
+        const char* reason;  // expected in the failure detail or log ("" when it succeeds)
+    };
+    const std::vector<Crafted> cases = {
+        {"compression loop",
+         [](std::string_view q) {
+             // One answer whose owner name is a pointer to itself (offset 12).
+             return header_of(q, 0x8180, 0, 1) + std::string("\xc0\x0c", 2) +
+                    std::string("\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x7f\x00\x00\x01", 14);
+         },
+         false, ""},
+        {"record length past the end",
+         [](std::string_view q) {
+             return header_of(q, 0x8180, 0, 1) + std::string("\x00", 1) +
+                    std::string("\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x40\x7f\x00", 12);
+         },
+         false, ""},
+        {"header cut short", [](std::string_view q) { return std::string(q.substr(0, 7)); }, false,
+         ""},
+        {"empty answer", [](std::string_view q) { return dns_reply(q, 0); }, true, ""},
+        {"truncated (TC bit) with no records",
+         [](std::string_view q) {
+             auto r = dns_reply(q, 0);
+             r[2] = static_cast<char>(r[2] | 0x02);
+             return r;
+         },
+         true, ""},
+    };
+    for (const auto& c : cases) {
+        INFO(c.what);
+        test::ProbeHarness h;
+        h.load(module_yaml("udp", ""));
+        test::DnsTestServer server(
+            h.loop(), [&](std::string_view q) -> std::vector<DnsReply> { return {{c.reply(q)}}; });
+        const auto report = h.run("m", server.udp_address(), 2);
+        CHECK(report.success == c.success);
+        if (!c.success) {
+            // A malformed reply is a protocol failure found at once, not a timeout.
+            CHECK(report.failure != modules::FailureKind::Timeout);
+            CHECK_FALSE(report.detail.empty());
+        } else {
+            CHECK(metric_value(*report.registry, "probe_dns_answer_rrs") == 0);
+        }
+        server.close();
+        REQUIRE(h.close() == 0);
+    }
+}
+
+}  // namespace
+}  // namespace sonde
