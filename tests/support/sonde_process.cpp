@@ -107,6 +107,14 @@ SondeProcess::SondeProcess(std::vector<std::string> argv, const std::string& rea
 void SondeProcess::start(std::vector<std::string> args, const std::string& cwd) {
     int fds[2];
     REQUIRE(pipe(fds) == 0);
+    // Everything the child needs is built before fork(): the test process has threads, and a
+    // child that allocates could block forever on a lock another thread held at the fork.
+    std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
+    for (auto& a : args) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
     pid_ = fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
@@ -117,11 +125,6 @@ void SondeProcess::start(std::vector<std::string> args, const std::string& cwd) 
         if (!cwd.empty() && chdir(cwd.c_str()) != 0) {
             _exit(126);
         }
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        argv.push_back(nullptr);
         execv(argv[0], argv.data());
         _exit(127);
     }
