@@ -1,5 +1,6 @@
 // The explicit prober table, as the exporter's `Probers` map: one line per kind.
 #include "modules/dns/dns_probe.hpp"
+#include "modules/http/http_probe.hpp"
 #include "modules/icmp/icmp_probe.hpp"
 #include "modules/probe.hpp"
 #include "modules/tcp/tcp_probe.hpp"
@@ -15,6 +16,7 @@ StartProbe find_prober(config::ProberKind kind) {
         case config::ProberKind::Icmp:
             return &icmp::start_icmp_probe;
         case config::ProberKind::Http:
+            return &http::start_http_probe;
         case config::ProberKind::Grpc:
         case config::ProberKind::Unix:
         case config::ProberKind::Websocket:

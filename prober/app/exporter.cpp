@@ -3,6 +3,7 @@
 #include <prometheus/registry.h>
 
 #include "config/loader.hpp"
+#include "modules/http/http_probe.hpp"
 #include "prober/app/debug_output.hpp"
 #include "prober/app/metrics_text.hpp"
 #include "prober/app/probe_timeout.hpp"
@@ -144,6 +145,12 @@ void Exporter::handle_probe(const net::HttpRequest& request, const net::QueryPar
         target = std::move(*decoded);
     }
     const std::string* hostname = params.get("hostname");
+    if (hostname != nullptr) {
+        if (auto checked = modules::http::check_http_hostname(module, *hostname); !checked) {
+            responder.respond(text_response(400, checked.error() + "\n"));
+            return;
+        }
+    }
 
     ProbeRequest probe;
     probe.config = runtime->config;

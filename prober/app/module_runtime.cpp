@@ -40,7 +40,14 @@ Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
             }
             return Ctx{*ctx};
         }
-        case config::ProberKind::Http:
+        case config::ProberKind::Http: {
+            // Always, even for an http:// target: a redirect may lead to https.
+            auto ctx = net::make_tls_client_context(module.http.tls_config);
+            if (!ctx) {
+                return unexpected(ctx.error());
+            }
+            return Ctx{*ctx};
+        }
         case config::ProberKind::Icmp:
         case config::ProberKind::Grpc:
         case config::ProberKind::Unix:

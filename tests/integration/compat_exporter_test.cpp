@@ -10,6 +10,7 @@
 //    newer versions only once connected.
 // Not compared at all: query_response `labels` (probe_expect_info, 0.26) and `expect_bytes`
 // (0.28), which 0.23 rejects as unknown fields; the tcp tests cover them.
+#include <mutex>
 #include <set>
 
 #include <catch2/catch.hpp>
@@ -17,6 +18,7 @@
 #include "tests/support/metrics_parse.hpp"
 #include "tests/support/sonde_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/threaded_http_server.hpp"
 #include "tests/support/threaded_tcp_server.hpp"
 
 namespace sonde {
@@ -255,6 +257,134 @@ TEST_CASE("dns probes of dnsmasq match blackbox_exporter side by side", "[integr
             CHECK(our_samples.at(key) == Approx(value));
         }
     }
+}
+
+constexpr const char* kHttpConfig = R"yaml(modules:
+  http_2xx:
+    prober: http
+  http_v4:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+  http_no_follow:
+    prober: http
+    http:
+      follow_redirects: false
+  http_body_regex:
+    prober: http
+    http:
+      fail_if_body_not_matches_regexp: ["^healthy$"]
+  http_post:
+    prober: http
+    http:
+      method: POST
+      headers:
+        Content-Type: application/json
+      body: '{"ping": true}'
+      valid_status_codes: [201]
+)yaml";
+
+// Answers by path: /ok 200 "healthy", /missing 404, /redirect/<n> a 302 chain ending in /ok,
+// /sick 200 "degraded", /post 201 for a POST with a body (else 400).
+net::HttpResponse compat_answer(const net::HttpRequest& request) {
+    const std::string& path = request.path;
+    if (path == "/ok") {
+        return net::HttpResponse::text(200, "healthy");
+    }
+    if (path == "/sick") {
+        return net::HttpResponse::text(200, "degraded");
+    }
+    if (path == "/post") {
+        const bool ok = request.method == "POST" && request.body == R"({"ping": true})";
+        return net::HttpResponse::text(ok ? 201 : 400, ok ? "created" : "bad");
+    }
+    if (path.rfind("/redirect/", 0) == 0) {
+        const int n = std::stoi(path.substr(10));
+        net::HttpResponse response = net::HttpResponse::text(302, "");
+        response.headers.set("Location", n <= 1 ? "/ok" : "/redirect/" + std::to_string(n - 1));
+        return response;
+    }
+    return net::HttpResponse::text(404, "not found");
+}
+
+// The same http modules against one HTTP server in a thread, probed by sonde and by the
+// reference. Differences allowed and named:
+//  - probe_timeout_seconds (newer than 0.23, as above);
+//  - the default User-Agent: 0.23 sends "Blackbox Exporter/0.23.0", sonde the 0.28 spelling
+//    "Blackbox-Exporter/0.28.0 (sonde <version>)" (checked below, not a metric);
+//  - probe_http_duration_seconds{phase="resolve"}: sonde and 0.23 both set it after the
+//    lookup; values are durations and are not compared.
+// probe_http_uncompressed_body_length exists in 0.23 (since 0.16) and is compared.
+TEST_CASE("http probes match blackbox_exporter side by side", "[integration][compat][http]") {
+    test::TempDir dir;
+    const std::string config = dir.write("blackbox.yml", kHttpConfig);
+    std::mutex agents_mutex;
+    std::set<std::string> agents;
+    test::ThreadedHttpServer server([&](const net::HttpRequest& request) {
+        if (const std::string* agent = request.header("User-Agent")) {
+            const std::lock_guard<std::mutex> lock(agents_mutex);
+            agents.insert(*agent);
+        }
+        return compat_answer(request);
+    });
+    REQUIRE(server.port() != 0);
+    test::SondeProcess sonde({"--config.file=" + config});
+    const std::uint16_t exporter_port = test::free_port();
+    test::SondeProcess exporter({kExporter, "--config.file=" + config,
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(exporter_port)},
+                                "Listening on", exporter_port);
+    struct Case {
+        std::string module;
+        std::string path;
+        double success;
+    };
+    const std::vector<Case> cases = {
+        {"http_2xx", "/ok", 1},
+        {"http_v4", "/ok", 1},
+        {"http_2xx", "/missing", 0},
+        {"http_2xx", "/redirect/3", 1},
+        {"http_no_follow", "/redirect/1", 0},
+        {"http_body_regex", "/ok", 1},
+        {"http_body_regex", "/sick", 0},
+        {"http_post", "/post", 1},
+    };
+    for (const auto& c : cases) {
+        INFO("module " << c.module << " path " << c.path);
+        const std::string query =
+            "/probe?module=" + c.module + "&target=http://" + server.address() + c.path;
+        const auto ours = test::http_request(sonde.port(), "GET", query);
+        const auto theirs = test::http_request(exporter.port(), "GET", query);
+        REQUIRE(ours.status == 200);
+        REQUIRE(theirs.status == 200);
+        const auto our_samples = test::parse_samples(ours.body);
+        const auto their_samples = test::parse_samples(theirs.body);
+        INFO("sonde:\n" << ours.body << "\nexporter:\n" << theirs.body);
+        CHECK(our_samples.at("probe_success") == c.success);
+        std::set<std::string> our_names;
+        for (const auto& name : test::metric_names(our_samples)) {
+            if (!ignored_difference(name, false)) {
+                our_names.insert(name);
+            }
+        }
+        std::set<std::string> their_names;
+        for (const auto& name : test::metric_names(their_samples)) {
+            if (!ignored_difference(name, false)) {
+                their_names.insert(name);
+            }
+        }
+        CHECK(our_names == their_names);
+        for (const auto& [key, value] : their_samples) {
+            if (is_duration(key) || ignored_difference(key.substr(0, key.find('{')), false)) {
+                continue;
+            }
+            INFO("sample " << key);
+            REQUIRE(our_samples.count(key) == 1);
+            CHECK(our_samples.at(key) == Approx(value));
+        }
+    }
+    const std::lock_guard<std::mutex> lock(agents_mutex);
+    CHECK(agents.count("Blackbox Exporter/0.23.0") == 1);
+    CHECK(agents.size() == 2);
 }
 
 }  // namespace

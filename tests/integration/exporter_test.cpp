@@ -19,6 +19,13 @@ constexpr const char* kModules = R"yaml(modules:
     prober: tcp
   http_2xx:
     prober: http
+  http_host:
+    prober: http
+    http:
+      headers:
+        Host: configured.example
+  grpc_check:
+    prober: grpc
   expect_ok:
     prober: tcp
     timeout: 3s
@@ -96,10 +103,25 @@ TEST_CASE("probe parameter errors answer 4xx with the reason", "[integration][ex
 TEST_CASE("a probe of a module whose prober is not built yet fails with the reason",
           "[integration][exporter]") {
     ExporterFixture f;
-    const auto r = f.get("/probe?target=127.0.0.1:1&debug=true");  // module defaults to http_2xx
+    const auto r = f.get("/probe?module=grpc_check&target=127.0.0.1:1&debug=true");
     CHECK(r.status == 200);
-    CHECK(r.body.find("prober http is not supported by this version of sonde yet") !=
+    CHECK(r.body.find("prober grpc is not supported by this version of sonde yet") !=
           std::string::npos);
+    CHECK(r.body.find("\nprobe_success 0\n") != std::string::npos);
+    REQUIRE(f.close() == 0);
+}
+
+TEST_CASE("a hostname parameter that conflicts with a configured Host header answers 400",
+          "[integration][exporter][http]") {
+    ExporterFixture f;
+    auto r = f.get("/probe?module=http_host&target=127.0.0.1:1&hostname=other.example");
+    CHECK(r.status == 400);
+    CHECK(r.body ==
+          "host header defined both in module configuration (configured.example) and with "
+          "URL-parameter 'hostname' (other.example)\n");
+    // The same value is no conflict: the probe runs (and fails to connect to port 1).
+    r = f.get("/probe?module=http_host&target=127.0.0.1:1&hostname=configured.example");
+    CHECK(r.status == 200);
     CHECK(r.body.find("\nprobe_success 0\n") != std::string::npos);
     REQUIRE(f.close() == 0);
 }

@@ -74,6 +74,25 @@ HttpReply http_request(std::uint16_t port, const std::string& method, const std:
         pos = eol + 2;
     }
     reply.body = raw.substr(header_end + 4);
+    // Go's server chunks bodies larger than its buffer (an http probe's metrics are).
+    const auto te = reply.headers.find("transfer-encoding");
+    if (te != reply.headers.end() && te->second.find("chunked") != std::string::npos) {
+        std::string decoded;
+        std::size_t at = 0;
+        for (;;) {
+            const auto eol = reply.body.find("\r\n", at);
+            if (eol == std::string::npos) {
+                break;
+            }
+            const std::size_t size = std::stoul(reply.body.substr(at, eol - at), nullptr, 16);
+            if (size == 0 || eol + 2 + size > reply.body.size()) {
+                break;
+            }
+            decoded += reply.body.substr(eol + 2, size);
+            at = eol + 2 + size + 2;
+        }
+        reply.body = std::move(decoded);
+    }
     return reply;
 }
 
