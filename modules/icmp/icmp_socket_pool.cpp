@@ -73,8 +73,7 @@ Result<bool> configure_socket(int fd, IcmpSocketKind kind, const IcmpSocketOptio
     // buffer, or the kernel drops them and those probes time out. Ask for 4 MiB (the
     // unprivileged call is capped by net.core.rmem_max; as root FORCE goes past it).
     const int receive_buffer = 4 * 1024 * 1024;
-    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer) !=
-        0) {
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &receive_buffer, sizeof receive_buffer) != 0) {
         (void)::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     }
     const bool v6 = options.family == AF_INET6;
