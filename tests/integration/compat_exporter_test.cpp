@@ -66,6 +66,39 @@ bool is_duration(const std::string& key) {
            key.find("lookup_time_seconds") != std::string::npos;
 }
 
+// Probes query through sonde and through the exporter and checks that the metric names agree
+// and every non-duration sample of the exporter's has the same value in sonde's output, less
+// the named version differences. Returns sonde's samples for further checks.
+test::Samples compare_side_by_side(std::uint16_t sonde_port, std::uint16_t exporter_port,
+                                   const std::string& query, bool connect_failed) {
+    const auto ours = test::http_request(sonde_port, "GET", query);
+    const auto theirs = test::http_request(exporter_port, "GET", query);
+    REQUIRE(ours.status == 200);
+    REQUIRE(theirs.status == 200);
+    auto our_samples = test::parse_samples(ours.body);
+    const auto their_samples = test::parse_samples(theirs.body);
+    INFO("sonde:\n" << ours.body << "\nexporter:\n" << theirs.body);
+    const auto kept_names = [&](const test::Samples& samples) {
+        std::set<std::string> names;
+        for (const auto& name : test::metric_names(samples)) {
+            if (!ignored_difference(name, connect_failed)) {
+                names.insert(name);
+            }
+        }
+        return names;
+    };
+    CHECK(kept_names(our_samples) == kept_names(their_samples));
+    for (const auto& [key, value] : their_samples) {
+        if (is_duration(key) || ignored_difference(key.substr(0, key.find('{')), connect_failed)) {
+            continue;
+        }
+        INFO("sample " << key);
+        REQUIRE(our_samples.count(key) == 1);
+        CHECK(our_samples.at(key) == Approx(value));
+    }
+    return our_samples;
+}
+
 TEST_CASE("tcp and icmp probes match blackbox_exporter side by side", "[integration][compat]") {
     test::TempDir dir;
     const std::string config = dir.write("blackbox.yml", kConfig);
@@ -95,36 +128,7 @@ TEST_CASE("tcp and icmp probes match blackbox_exporter side by side", "[integrat
     for (const auto& c : cases) {
         INFO("module " << c.module << " target " << c.target);
         const std::string query = "/probe?module=" + c.module + "&target=" + c.target;
-        const auto ours = test::http_request(sonde.port(), "GET", query);
-        const auto theirs = test::http_request(exporter.port(), "GET", query);
-        REQUIRE(ours.status == 200);
-        REQUIRE(theirs.status == 200);
-        const auto our_samples = test::parse_samples(ours.body);
-        const auto their_samples = test::parse_samples(theirs.body);
-        INFO("sonde:\n" << ours.body << "\nexporter:\n" << theirs.body);
-
-        std::set<std::string> our_names;
-        std::set<std::string> their_names;
-        for (const auto& name : test::metric_names(our_samples)) {
-            if (!ignored_difference(name, c.connect_fails)) {
-                our_names.insert(name);
-            }
-        }
-        for (const auto& name : test::metric_names(their_samples)) {
-            if (!ignored_difference(name, c.connect_fails)) {
-                their_names.insert(name);
-            }
-        }
-        CHECK(our_names == their_names);
-        for (const auto& [key, value] : their_samples) {
-            if (is_duration(key) ||
-                ignored_difference(key.substr(0, key.find('{')), c.connect_fails)) {
-                continue;
-            }
-            INFO("sample " << key);
-            REQUIRE(our_samples.count(key) == 1);
-            CHECK(our_samples.at(key) == Approx(value));
-        }
+        (void)compare_side_by_side(sonde.port(), exporter.port(), query, c.connect_fails);
     }
 }
 
@@ -227,35 +231,8 @@ TEST_CASE("dns probes of dnsmasq match blackbox_exporter side by side", "[integr
     for (const auto& [module, expected_success] : cases) {
         INFO("module " << module);
         const std::string query = "/probe?module=" + module + "&target=" + target;
-        const auto ours = test::http_request(sonde.port(), "GET", query);
-        const auto theirs = test::http_request(exporter.port(), "GET", query);
-        REQUIRE(ours.status == 200);
-        REQUIRE(theirs.status == 200);
-        const auto our_samples = test::parse_samples(ours.body);
-        const auto their_samples = test::parse_samples(theirs.body);
-        INFO("sonde:\n" << ours.body << "\nexporter:\n" << theirs.body);
+        const auto our_samples = compare_side_by_side(sonde.port(), exporter.port(), query, false);
         CHECK(our_samples.at("probe_success") == expected_success);
-        std::set<std::string> our_names;
-        for (const auto& name : test::metric_names(our_samples)) {
-            if (!ignored_difference(name, false)) {
-                our_names.insert(name);
-            }
-        }
-        std::set<std::string> their_names;
-        for (const auto& name : test::metric_names(their_samples)) {
-            if (!ignored_difference(name, false)) {
-                their_names.insert(name);
-            }
-        }
-        CHECK(our_names == their_names);
-        for (const auto& [key, value] : their_samples) {
-            if (is_duration(key) || ignored_difference(key.substr(0, key.find('{')), false)) {
-                continue;
-            }
-            INFO("sample " << key);
-            REQUIRE(our_samples.count(key) == 1);
-            CHECK(our_samples.at(key) == Approx(value));
-        }
     }
 }
 
@@ -352,35 +329,8 @@ TEST_CASE("http probes match blackbox_exporter side by side", "[integration][com
         INFO("module " << c.module << " path " << c.path);
         const std::string query =
             "/probe?module=" + c.module + "&target=http://" + server.address() + c.path;
-        const auto ours = test::http_request(sonde.port(), "GET", query);
-        const auto theirs = test::http_request(exporter.port(), "GET", query);
-        REQUIRE(ours.status == 200);
-        REQUIRE(theirs.status == 200);
-        const auto our_samples = test::parse_samples(ours.body);
-        const auto their_samples = test::parse_samples(theirs.body);
-        INFO("sonde:\n" << ours.body << "\nexporter:\n" << theirs.body);
+        const auto our_samples = compare_side_by_side(sonde.port(), exporter.port(), query, false);
         CHECK(our_samples.at("probe_success") == c.success);
-        std::set<std::string> our_names;
-        for (const auto& name : test::metric_names(our_samples)) {
-            if (!ignored_difference(name, false)) {
-                our_names.insert(name);
-            }
-        }
-        std::set<std::string> their_names;
-        for (const auto& name : test::metric_names(their_samples)) {
-            if (!ignored_difference(name, false)) {
-                their_names.insert(name);
-            }
-        }
-        CHECK(our_names == their_names);
-        for (const auto& [key, value] : their_samples) {
-            if (is_duration(key) || ignored_difference(key.substr(0, key.find('{')), false)) {
-                continue;
-            }
-            INFO("sample " << key);
-            REQUIRE(our_samples.count(key) == 1);
-            CHECK(our_samples.at(key) == Approx(value));
-        }
     }
     const std::lock_guard<std::mutex> lock(agents_mutex);
     CHECK(agents.count("Blackbox Exporter/0.23.0") == 1);
