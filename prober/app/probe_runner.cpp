@@ -45,8 +45,10 @@ void ProbeRun::begin() {
     const auto it = request_.config->modules.find(request_.module_name);
     module_ = it == request_.config->modules.end() ? nullptr : &it->second;
     const char* prober = module_ != nullptr ? config::prober_name(module_->prober) : "unknown";
-    log_.info("Beginning probe",
-              {{"probe", prober}, {"timeout_seconds", format_seconds(request_.timeout_seconds)}});
+    // Debug, as in the exporter: at the default --log.prober=info only the outcome of each probe
+    // reaches stderr, while debug=true and /logs still show this line.
+    log_.debug("Beginning probe",
+               {{"probe", prober}, {"timeout_seconds", format_seconds(request_.timeout_seconds)}});
 
     if (module_ == nullptr) {
         // The caller checks module names; this guards a config swapped under a stale name.
