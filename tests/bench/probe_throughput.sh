@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # /probe throughput of sonde and of Debian's prometheus-blackbox-exporter, side by side: tcp_connect
 # against a loopback listener, dns against a dnsmasq the script starts, icmp to 127.0.0.1 (needs
-# root for raw sockets). Prints probes/s, CPU ms per probe, p99 and peak RSS for each.
+# root for raw sockets), http_2xx against sonde's own /-/healthy. Prints probes/s, CPU ms per probe, p99 and peak RSS for each.
 #
-#   tests/bench/probe_throughput.sh [seconds=10] [connections=32] [modules="tcp_connect dns icmp"]
+#   tests/bench/probe_throughput.sh [seconds=10] [connections=32] [modules="tcp_connect dns icmp http_2xx"]
 #
 # Needs: build/sonde, prometheus-blackbox-exporter, dnsmasq, wrk (apt-get install wrk).
 # Loopback only.
@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-10}
 connections=${2:-32}
-modules=${3:-"tcp_connect dns icmp"}
+modules=${3:-"tcp_connect dns icmp http_2xx"}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 
 work=$(mktemp -d)
@@ -30,6 +30,11 @@ modules:
     prober: icmp
     icmp:
       preferred_ip_protocol: ip4
+  http_2xx:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      enable_http2: false
 YML
 
 /usr/sbin/dnsmasq --no-daemon --conf-file=/dev/null --pid-file= --port=19153 \
@@ -53,6 +58,7 @@ target_of() {
         tcp_connect) echo 127.0.0.1:19181 ;;
         dns) echo 127.0.0.1:19153 ;;
         icmp) echo 127.0.0.1 ;;
+        http_2xx) echo http://127.0.0.1:19181/-/healthy ;;
     esac
 }
 
