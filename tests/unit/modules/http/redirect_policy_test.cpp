@@ -98,7 +98,7 @@ TEST_CASE("is_domain_or_subdomain", "[unit][http]") {
 TEST_CASE("redirect_hop: Host, headers and body of the next hop", "[unit][http]") {
     OutgoingRequest initial;
     initial.method = "POST";
-    initial.url = url_of("http://10.0.0.1:8080/start");
+    initial.url = url_of("http://127.0.0.9:8080/start");
     initial.host_header = "site.example:8080";
     initial.body = "payload";
     net::HttpHeaders headers;
@@ -107,14 +107,14 @@ TEST_CASE("redirect_hop: Host, headers and body of the next hop", "[unit][http]"
     headers.add("Cookie", "c=1");
 
     SECTION("relative Location keeps the original Host and the sensitive headers") {
-        const auto next = url_of("http://10.0.0.1:8080/next");
+        const auto next = url_of("http://127.0.0.9:8080/next");
         const auto d = decide_redirect(307, true, "POST", true, true, 1, 0, true);
         const HopInputs hop = redirect_hop(initial, headers, initial, next, "/next", d);
         CHECK(hop.method == "POST");
         CHECK(hop.host_header == "site.example:8080");
         CHECK(hop.body == "payload");
         CHECK(hop.headers.contains("Authorization"));
-        CHECK(hop.referer == "http://10.0.0.1:8080/start");
+        CHECK(hop.referer == "http://127.0.0.9:8080/start");
     }
     SECTION("absolute Location to another host: its Host, no sensitive headers") {
         const auto next = url_of("https://other.example/x");
@@ -131,9 +131,9 @@ TEST_CASE("redirect_hop: Host, headers and body of the next hop", "[unit][http]"
     SECTION("without a custom Host the next URL's authority is used") {
         OutgoingRequest plain = initial;
         plain.host_header = plain.url.authority();
-        const auto next = url_of("http://10.0.0.1:8080/n");
+        const auto next = url_of("http://127.0.0.9:8080/n");
         const auto d = decide_redirect(302, true, "GET", false, true, 1, 0, true);
-        CHECK(redirect_hop(plain, headers, plain, next, "/n", d).host_header == "10.0.0.1:8080");
+        CHECK(redirect_hop(plain, headers, plain, next, "/n", d).host_header == "127.0.0.9:8080");
     }
 }
 
