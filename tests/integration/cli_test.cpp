@@ -2,6 +2,9 @@
 #include <csignal>
 
 #include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "tests/support/sonde_process.hpp"
 #include "tests/support/subprocess.hpp"
@@ -145,6 +148,83 @@ TEST_CASE("promtool accepts what /probe and /metrics serve", "[integration][cli]
     }
     sonde.signal(SIGTERM);
     CHECK(sonde.wait() == 0);
+}
+
+}  // namespace
+}  // namespace sonde
+
+namespace sonde {
+namespace {
+
+// A TCP listener that never accepts: the kernel completes the handshake, nobody ever speaks.
+class SilentListener {
+public:
+    SilentListener() {
+        fd_ = socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        REQUIRE(listen(fd_, 16) == 0);
+        socklen_t len = sizeof addr;
+        REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+        port_ = ntohs(addr.sin_port);
+    }
+    ~SilentListener() { close(fd_); }
+    SilentListener(const SilentListener&) = delete;
+    SilentListener& operator=(const SilentListener&) = delete;
+    std::uint16_t port() const { return port_; }
+
+private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+TEST_CASE("SIGTERM with probes in flight exits 0 without waiting for them", "[integration][cli]") {
+    test::TempDir dir;
+    const std::string config = dir.write("sonde.yml", R"yaml(modules:
+  wait_for_banner:
+    prober: tcp
+    timeout: 60s
+    tcp:
+      query_response:
+      - expect: "^never"
+)yaml");
+    SilentListener silent;
+    test::SondeProcess sonde({"--config.file=" + config});
+    // Three /probe requests whose probes would wait 60 s for a banner that never comes.
+    std::vector<int> clients;
+    for (int i = 0; i < 3; ++i) {
+        const int fd = socket(AF_INET, SOCK_STREAM, 0);
+        REQUIRE(fd >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(sonde.port());
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+        const std::string request =
+            "GET /probe?module=wait_for_banner&target=127.0.0.1:" + std::to_string(silent.port()) +
+            " HTTP/1.1\r\nHost: x\r\nX-Prometheus-Scrape-Timeout-Seconds: "
+            "60\r\n\r\n";
+        REQUIRE(send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                static_cast<ssize_t>(request.size()));
+        clients.push_back(fd);
+    }
+    // The probes are in flight once /metrics counts them.
+    bool inflight = false;
+    for (int i = 0; i < 200 && !inflight; ++i) {
+        inflight = test::http_request(sonde.port(), "GET", "/metrics")
+                       .body.find("sonde_inflight_probes 3") != std::string::npos;
+    }
+    REQUIRE(inflight);
+    sonde.signal(SIGTERM);
+    // wait() gives up after 20 s, well before the probes' 60 s: exiting 0 means they were
+    // cancelled, not waited for.
+    CHECK(sonde.wait(20000) == 0);
+    for (const int fd : clients) {
+        close(fd);
+    }
 }
 
 }  // namespace
