@@ -166,7 +166,9 @@ private:
 
     // Runs the dialog until it has to wait; writes are queued in order on the stream.
     void drive() {
-        if (finished_) {
+        // After success the session only waits for its last write to flush; a late read (the
+        // server talking on, or closing) must not turn that success into a failure.
+        if (finished_ || succeeded_) {
             return;
         }
         for (;;) {
@@ -188,9 +190,14 @@ private:
                     }
                     // Not from inside the stream's read callback, whose callbacks the TLS
                     // channel is about to replace.
-                    ctx_.loop.post(alive_, [this] { start_tls(/*starttls=*/true); });
+                    ctx_.loop.post(alive_, [this] {
+                        if (!finished_) {
+                            start_tls(/*starttls=*/true);
+                        }
+                    });
                     return;
                 case QueryResponseDialog::Kind::Succeeded:
+                    succeeded_ = true;
                     // The last `send` must reach the server before the socket closes.
                     stream_->when_flushed([this](int status) {
                         if (status != 0) {
@@ -251,6 +258,7 @@ private:
     std::optional<QueryResponseDialog> dialog_;
     std::unique_ptr<net::TlsChannel> channel_;  // declared after stream_: destroyed first
     bool finished_ = false;
+    bool succeeded_ = false;  // the dialog succeeded; waiting for the last write to flush
     Alive alive_;
 };
 

@@ -70,14 +70,22 @@ void ProbeRun::begin() {
 
     const double timeout = std::max(request_.timeout_seconds, 0.0);
     const auto timeout_ns = static_cast<std::uint64_t>(std::llround(timeout * 1e9));
-    if (deadline_.init(this, [this](uv_timer_t* t) { return uv_timer_init(env_.loop.raw(), t); }) ==
-        0) {
-        // libuv counts timers from the loop's cached time, which can be a whole iteration old:
-        // refresh it so the deadline is measured from now. Round up to whole milliseconds
-        // (libuv's resolution) so a probe is never cut before its budget.
-        uv_update_time(env_.loop.raw());
-        uv_timer_start(deadline_.get(), &ProbeRun::on_deadline, (timeout_ns + 999999) / 1000000, 0);
+    const int rc =
+        deadline_.init(this, [this](uv_timer_t* t) { return uv_timer_init(env_.loop.raw(), t); });
+    if (rc != 0) {
+        // Modules never time themselves out: without the deadline a stalled peer could hold
+        // the probe forever, so it does not start.
+        const std::string reason = "deadline timer: " + std::string(uv_strerror(rc));
+        env_.loop.post(alive_, [this, reason] {
+            finish(modules::ProbeOutcome::fail(modules::FailureKind::Internal, reason));
+        });
+        return;
     }
+    // libuv counts timers from the loop's cached time, which can be a whole iteration old:
+    // refresh it so the deadline is measured from now. Round up to whole milliseconds (libuv's
+    // resolution) so a probe is never cut before its budget.
+    uv_update_time(env_.loop.raw());
+    uv_timer_start(deadline_.get(), &ProbeRun::on_deadline, (timeout_ns + 999999) / 1000000, 0);
     context_ = std::make_unique<modules::ProbeContext>(modules::ProbeContext{
         env_.loop, env_.resolver, *module_, request_.target, request_.hostname,
         started_ns_ + timeout_ns, *registry_, log_, request_.tls, env_.icmp_pool});

@@ -154,6 +154,20 @@ TEST_CASE("expect matches a last line that has no newline", "[integration][tcp]"
     REQUIRE(h.close() == 0);
 }
 
+TEST_CASE("a server that talks on and closes after the match does not undo success",
+          "[integration][tcp]") {
+    test::ProbeHarness h;
+    h.load(kModules);
+    // The match, then far more than one 64 KiB read of chatter, then EOF, all at once: reads
+    // after the dialog succeeded must not be judged again.
+    test::ScriptedTcpServer server(h.loop(), "OK ready\r\n" + std::string(300 * 1024, 'x'));
+    server.close_after_greeting();
+    const auto report = h.run("expect_ok", server.address());
+    CHECK(report.success);
+    server.stop();
+    REQUIRE(h.close() == 0);
+}
+
 TEST_CASE("expect_bytes compares raw bytes", "[integration][tcp]") {
     test::ProbeHarness h;
     h.load(kModules);
