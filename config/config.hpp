@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace re2 {
@@ -217,9 +218,54 @@ struct Module {
     WebsocketProbe websocket;
 };
 
+// sonde extension, top-level `targets:`: static targets probed on sonde's own schedule.
+//
+//   targets:
+//     - module: http_2xx
+//       targets: [https://example.org, http://10.0.0.1:8080/healthz]
+//       interval: 30s          # default 30s
+//       labels: {team: web}    # extra labels on every series of these targets
+struct StaticTargetGroup {
+    std::string module;
+    std::vector<std::string> targets;
+    Duration interval{std::chrono::seconds(30)};
+    std::vector<std::pair<std::string, std::string>> labels;  // in file order
+    int line = 0;  // 1-based line of the group in the file, for messages
+};
+
+// sonde extension, top-level `discovery: kubernetes:`: Services and Ingresses by list+watch.
+//
+//   discovery:
+//     kubernetes:
+//       kubeconfig: /path/to/kubeconfig   # absent: in-cluster service account
+//       namespaces: [a, b]                # absent or empty: all namespaces
+//       label_selector: "app=web"         # passed to the API as labelSelector
+//       roles: [service, ingress]         # default both
+//       probe_all: false                  # true: no prometheus.io/probe annotation needed
+//       interval: 30s                     # default probe interval (sonde.io/interval overrides)
+//       service_module: http_2xx          # default module for Services (sonde.io/module overrides)
+//       ingress_module: http_2xx          # default module for Ingresses
+struct KubernetesDiscoveryConfig {
+    std::string kubeconfig;
+    std::vector<std::string> namespaces;
+    std::string label_selector;
+    bool services = true;
+    bool ingresses = true;
+    bool probe_all = false;
+    Duration interval{std::chrono::seconds(30)};
+    std::string service_module = "http_2xx";
+    std::string ingress_module = "http_2xx";
+};
+
+struct DiscoveryConfig {
+    std::optional<KubernetesDiscoveryConfig> kubernetes;  // absent: no Kubernetes discovery
+};
+
 struct Config {
     std::map<std::string, Module> modules;
-    std::string source;  // file path, or "<built-in>"
+    std::vector<StaticTargetGroup> targets;  // sonde extension
+    DiscoveryConfig discovery;               // sonde extension
+    std::string source;                      // file path, or "<built-in>"
     std::string sha256;  // of the file's bytes, to make an unchanged reload a no-op
 };
 

@@ -14,12 +14,17 @@ build_packages=(
 )
 test_packages=(
     prometheus-blackbox-exporter prometheus clang-format-14 iproute2 procps curl dnsmasq
-    util-linux
+    util-linux nginx
 )
 
 wanted=("${build_packages[@]}")
 if [[ "${1:-}" == "--test" ]]; then
     wanted+=("${test_packages[@]}")
+    # The fake Kubernetes API is checked with a real kubectl: keep one that is already there
+    # (some images ship their own), else take Debian's.
+    if ! command -v kubectl >/dev/null; then
+        wanted+=(kubernetes-client)
+    fi
 fi
 
 missing=()
