@@ -16,13 +16,14 @@ void decode_modules(const YAML::Node& node, Config& out, DecodeContext& ctx) {
     });
 }
 
-// The top-level sections. sonde's own sections (targets:, discovery:) will be one row each.
+// The top-level sections: the exporter's `modules:` and sonde's own, one row each.
 struct Section {
     std::string_view key;
     void (*decode)(const YAML::Node& node, Config& out, DecodeContext& ctx);
 };
 constexpr Section kSections[] = {
     {"modules", decode_modules},
+    {"targets", decode_targets},
 };
 
 }  // namespace
@@ -76,6 +77,9 @@ void decode_config(const YAML::Node& root, Config& out, DecodeContext& ctx) {
         }
         return false;
     });
+    for (const auto& check : ctx.after_decode) {
+        check(out);
+    }
 }
 
 }  // namespace sonde::config::detail

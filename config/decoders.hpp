@@ -40,6 +40,9 @@ void decode_icmp(const YAML::Node& node, IcmpProbe& out);
 void decode_grpc(const YAML::Node& node, GrpcProbe& out);
 Module decode_module(const YAML::Node& node, DecodeContext& ctx);
 
+// sonde's own top-level sections.
+void decode_targets(const YAML::Node& node, Config& out, DecodeContext& ctx);
+
 // The whole file: the top-level sections table.
 void decode_config(const YAML::Node& root, Config& out, DecodeContext& ctx);
 

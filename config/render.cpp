@@ -433,7 +433,29 @@ std::string render_config_yaml(const Config& config) {
         e << YAML::Key << name << YAML::Value;
         module(e, m);
     }
-    e << YAML::EndMap << YAML::EndMap;
+    e << YAML::EndMap;
+    if (!config.targets.empty()) {
+        e << YAML::Key << "targets" << YAML::Value << YAML::BeginSeq;
+        for (const StaticTargetGroup& group : config.targets) {
+            e << YAML::BeginMap << YAML::Key << "module" << YAML::Value << group.module;
+            e << YAML::Key << "targets" << YAML::Value << YAML::BeginSeq;
+            for (const std::string& target : group.targets) {
+                e << target;
+            }
+            e << YAML::EndSeq;
+            e << YAML::Key << "interval" << YAML::Value << format_go_duration(group.interval);
+            if (!group.labels.empty()) {
+                e << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
+                for (const auto& [name, value] : group.labels) {
+                    e << YAML::Key << name << YAML::Value << value;
+                }
+                e << YAML::EndMap;
+            }
+            e << YAML::EndMap;
+        }
+        e << YAML::EndSeq;
+    }
+    e << YAML::EndMap;
     return std::string(e.c_str()) + "\n";
 }
 

@@ -27,8 +27,11 @@ struct DecodeError {
 [[noreturn]] void fail(const YAML::Mark& mark, std::string detail);
 
 // State shared by one load: where warnings go, with their position.
+// Checks that need the whole file (a target naming a module defined further down) are queued by
+// the section decoders and run, in order, once every section is decoded.
 struct DecodeContext {
     std::vector<std::pair<YAML::Mark, std::string>> warnings;
+    std::vector<std::function<void(const Config&)>> after_decode;
 };
 
 // The keys seen in one mapping, so that checks made after decoding can point at the key they

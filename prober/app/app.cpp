@@ -1,10 +1,13 @@
 #include "prober/app/app.hpp"
 
+#include <algorithm>
 #include <csignal>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/loader.hpp"
+#include "discovery/static_targets.hpp"
 
 namespace sonde::app {
 
@@ -30,11 +33,13 @@ App::App(Flags flags, Logger& logger) : flags_(std::move(flags)), logger_(logger
 App::~App() {
     // Owners first (their handles close), then the loop.
     exporter_.reset();
+    scheduler_.reset();
     resolver_.reset();
     sighup_.reset();
     sigterm_.reset();
     sigint_.reset();
     auto_reload_.reset();
+    loop_sampler_.reset();
     if (loop_.close() != 0) {
         logger_.error("Event loop closed with handles still open");
     }
@@ -60,9 +65,35 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
     app->resolver_ = std::move(*resolver);
 
     App* self = app.get();
+    char hostname[256] = {};
+    (void)::gethostname(hostname, sizeof hostname - 1);
+    auto shard = resolve_shard(app->flags_.shard_index, app->flags_.shard_count, hostname);
+    if (!shard) {
+        return unexpected(shard.error());
+    }
+    // Scheduled probes are many and regular: their log lines reach stderr only when they fail,
+    // unless --log.prober=debug asks for everything.
+    const LogLevel scheduled_log_level =
+        app->flags_.prober_log_level == LogLevel::Debug
+            ? LogLevel::Debug
+            : std::max(app->flags_.prober_log_level, LogLevel::Warn);
+    app->scheduler_ = std::make_unique<Scheduler>(
+        ProbeEnvironment{app->loop_, *app->resolver_, scheduled_log_level, logger.stream()},
+        app->metrics_, Scheduler::Options{app->flags_.timeout_offset, *shard},
+        [self] { return self->runtime_; });
+    app->schedule_static_targets();
+    if (shard->count > 1) {
+        logger.info("Sharding scheduled targets", {{"shard", std::to_string(shard->index)},
+                                                   {"of", std::to_string(shard->count)}});
+    }
+
     app->exporter_ = std::make_unique<Exporter>(
         app->loop_, *app->resolver_, app->flags_, logger, app->metrics_,
-        Exporter::Hooks{[self] { return self->runtime_; }, [self] { return self->reload(); }});
+        Exporter::Hooks{[self] { return self->runtime_; }, [self] { return self->reload(); },
+                        [self](std::map<std::string, prometheus::MetricFamily>& families) {
+                            self->scheduler_->collect(families);
+                        },
+                        [self] { return self->scheduler_->service_discovery_json(); }});
     auto listening = app->exporter_->listen();
     if (!listening) {
         return unexpected(listening.error());
@@ -82,7 +113,34 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
         const std::uint64_t every = app->flags_.config_auto_reload_interval_seconds * 1000ULL;
         uv_timer_start(app->auto_reload_.get(), &App::on_auto_reload, every, every);
     }
+    (void)app->loop_sampler_.init(
+        self, [&](uv_timer_t* t) { return uv_timer_init(self->loop_.raw(), t); });
+    uv_timer_start(app->loop_sampler_.get(), &App::on_loop_sample, 1000, 1000);
+    // The sampler alone must not keep a stopping loop alive.
+    uv_unref(app->loop_sampler_.as_handle());
+    app->sampled_at_ns_ = uv_hrtime();
+    app->sampled_idle_ns_ = app->loop_.idle_time_ns();
     return app;
+}
+
+void App::schedule_static_targets() {
+    scheduler_->update("static", discovery::static_targets(*runtime_->config));
+}
+
+void App::on_loop_sample(uv_timer_t* timer) noexcept {
+    auto* self = owner_of<App>(timer);
+    if (self == nullptr) {
+        return;
+    }
+    const std::uint64_t now = uv_hrtime();
+    const std::uint64_t idle = self->loop_.idle_time_ns();
+    const std::uint64_t elapsed = now - self->sampled_at_ns_;
+    const std::uint64_t idled = idle - self->sampled_idle_ns_;
+    const double busy =
+        elapsed == 0 ? 0 : 1.0 - static_cast<double>(idled) / static_cast<double>(elapsed);
+    self->metrics_.loop_sampled(std::clamp(busy, 0.0, 1.0), static_cast<double>(idle) / 1e9);
+    self->sampled_at_ns_ = now;
+    self->sampled_idle_ns_ = idle;
 }
 
 int App::run() {
@@ -97,6 +155,8 @@ void App::shutdown() {
     stopping_ = true;
     logger_.info("Shutting down");
     exporter_->stop();
+    scheduler_->stop();
+    loop_sampler_.reset();
     sighup_.reset();
     sigterm_.reset();
     sigint_.reset();
@@ -119,6 +179,7 @@ Result<void> App::reload() {
     }
     runtime_ = *runtime;
     metrics_.config_reloaded(true);
+    schedule_static_targets();
     if (!unchanged) {
         logger_.info("Reloaded config file", {{"file", runtime_->config->source}});
     }

@@ -17,6 +17,7 @@
 #include "prober/app/exporter.hpp"
 #include "prober/app/flags.hpp"
 #include "prober/app/module_runtime.hpp"
+#include "prober/app/scheduler.hpp"
 #include "prober/app/self_metrics.hpp"
 #include "prober/core/logger.hpp"
 #include "prober/core/loop.hpp"
@@ -43,11 +44,14 @@ public:
 
     Result<void> reload();
     std::uint16_t bound_port() const { return exporter_->bound_port(); }
+    const Scheduler& scheduler() const { return *scheduler_; }
 
 private:
     App(Flags flags, Logger& logger);
     static void on_signal(uv_signal_t* handle, int signum) noexcept;
     static void on_auto_reload(uv_timer_t* timer) noexcept;
+    static void on_loop_sample(uv_timer_t* timer) noexcept;
+    void schedule_static_targets();
 
     Flags flags_;
     Logger& logger_;
@@ -55,11 +59,15 @@ private:
     SelfMetrics metrics_;
     std::shared_ptr<const RuntimeConfig> runtime_;
     std::unique_ptr<net::Resolver> resolver_;
+    std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<Exporter> exporter_;
     UvHandle<uv_signal_t> sighup_;
     UvHandle<uv_signal_t> sigterm_;
     UvHandle<uv_signal_t> sigint_;
     UvHandle<uv_timer_t> auto_reload_;
+    UvHandle<uv_timer_t> loop_sampler_;
+    std::uint64_t sampled_at_ns_ = 0;
+    std::uint64_t sampled_idle_ns_ = 0;
     bool stopping_ = false;
 };
 

@@ -92,7 +92,14 @@ void Exporter::handle(const net::HttpRequest& request, net::HttpResponder respon
     if (path == "/probe") {
         handle_probe(request, *params, std::move(responder));
     } else if (path == "/metrics") {
-        responder.respond(text_response(200, metrics_.render(), kTextContentType));
+        std::map<std::string, prometheus::MetricFamily> scheduled;
+        if (hooks_.scheduled_metrics) {
+            hooks_.scheduled_metrics(scheduled);
+        }
+        responder.respond(
+            text_response(200, metrics_.render(std::move(scheduled)), kTextContentType));
+    } else if (path == "/sd" && hooks_.service_discovery) {
+        responder.respond(text_response(200, hooks_.service_discovery(), "application/json"));
     } else if (path == "/-/healthy") {
         responder.respond(text_response(200, "Healthy"));
     } else if (path == "/-/reload") {

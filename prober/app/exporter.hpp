@@ -33,6 +33,10 @@ public:
         std::function<std::shared_ptr<const RuntimeConfig>()> runtime;
         // Re-reads the config file; returns the reason on failure.
         std::function<Result<void>()> reload;
+        // The series of scheduled targets, merged into /metrics; may be empty.
+        std::function<void(std::map<std::string, prometheus::MetricFamily>&)> scheduled_metrics;
+        // The body of /sd (Prometheus HTTP service discovery); may be empty.
+        std::function<std::string()> service_discovery;
     };
 
     Exporter(Loop& loop, net::Resolver& resolver, const Flags& flags, Logger& logger,

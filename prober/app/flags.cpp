@@ -102,6 +102,29 @@ const std::map<std::string, FlagSpec>& specs() {
               f.timeout_offset = *d;
               return {};
           }}},
+        {"shard.index",
+         {Kind::Value,
+          [](Flags& f, const std::string& v) -> Result<void> {
+              auto n = parse_unsigned("shard.index", v);
+              if (!n) {
+                  return unexpected(n.error());
+              }
+              f.shard_index = *n;
+              return {};
+          }}},
+        {"shard.count",
+         {Kind::Value,
+          [](Flags& f, const std::string& v) -> Result<void> {
+              auto n = parse_unsigned("shard.count", v);
+              if (!n) {
+                  return unexpected(n.error());
+              }
+              if (*n == 0) {
+                  return unexpected("--shard.count must be at least 1");
+              }
+              f.shard_count = *n;
+              return {};
+          }}},
         {"history.limit",
          {Kind::Value,
           [](Flags& f, const std::string& v) -> Result<void> {
@@ -284,6 +307,9 @@ Flags:
       --web.route-prefix=WEB.ROUTE-PREFIX
                                  Prefix for the internal routes of web endpoints. Defaults
                                  to the path of --web.external-url.
+      --shard.count=1            Number of replicas sharing the scheduled targets (sonde).
+      --shard.index=SHARD.INDEX  This replica's shard, 0 to count-1. Default: the ordinal at
+                                 the end of the host name (StatefulSet pod "sonde-2" is 2).
       --log.level=info           Only log messages with the given severity or above. One of:
                                  [debug, info, warn, error]
       --log.prober=info          Log level for probe request logs. One of: [debug, info,

@@ -28,6 +28,10 @@ struct Flags {
     LogLevel log_level = LogLevel::Info;
     bool log_json = false;
     LogLevel prober_log_level = LogLevel::Info;
+    // Sharding of scheduled targets over replicas (sonde extension). shard_index unset with
+    // shard_count > 1: the ordinal at the end of the host name (a StatefulSet pod "sonde-2").
+    std::optional<unsigned> shard_index;
+    unsigned shard_count = 1;
     bool show_version = false;
     bool show_help = false;
 };

@@ -8,6 +8,22 @@
 
 namespace sonde::app {
 
+prometheus::MetricFamily single_value_family(const char* name, const char* help, double value,
+                                             prometheus::MetricType type) {
+    prometheus::MetricFamily family;
+    family.name = name;
+    family.help = help;
+    family.type = type;
+    prometheus::ClientMetric metric;
+    if (type == prometheus::MetricType::Counter) {
+        metric.counter.value = value;
+    } else {
+        metric.gauge.value = value;
+    }
+    family.metric.push_back(std::move(metric));
+    return family;
+}
+
 std::string render_families(std::vector<prometheus::MetricFamily> families) {
     std::stable_sort(families.begin(), families.end(),
                      [](const auto& a, const auto& b) { return a.name < b.name; });

@@ -8,24 +8,10 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "prober/app/metrics_text.hpp"
+
 namespace sonde::app {
 namespace {
-
-prometheus::MetricFamily gauge_family(const char* name, const char* help, double value,
-                                      prometheus::MetricType type = prometheus::MetricType::Gauge) {
-    prometheus::MetricFamily family;
-    family.name = name;
-    family.help = help;
-    family.type = type;
-    prometheus::ClientMetric metric;
-    if (type == prometheus::MetricType::Counter) {
-        metric.counter.value = value;
-    } else {
-        metric.gauge.value = value;
-    }
-    family.metric.push_back(metric);
-    return family;
-}
 
 double count_open_fds() {
     DIR* dir = opendir("/proc/self/fd");
@@ -78,28 +64,28 @@ std::vector<prometheus::MetricFamily> ProcessCollector::Collect() const {
         // rss 24.
         if (values.size() > 21) {
             const double cpu = (std::stod(values[11]) + std::stod(values[12])) / ticks;
-            families.push_back(gauge_family("process_cpu_seconds_total",
-                                            "Total user and system CPU time spent in seconds.", cpu,
-                                            prometheus::MetricType::Counter));
+            families.push_back(single_value_family(
+                "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
+                cpu, prometheus::MetricType::Counter));
             families.push_back(
-                gauge_family("process_start_time_seconds",
-                             "Start time of the process since unix epoch in seconds.",
-                             boot_time_seconds() + std::stod(values[19]) / ticks));
-            families.push_back(gauge_family("process_virtual_memory_bytes",
-                                            "Virtual memory size in bytes.",
-                                            std::stod(values[20])));
-            families.push_back(gauge_family("process_resident_memory_bytes",
-                                            "Resident memory size in bytes.",
-                                            std::stod(values[21]) * page));
+                single_value_family("process_start_time_seconds",
+                                    "Start time of the process since unix epoch in seconds.",
+                                    boot_time_seconds() + std::stod(values[19]) / ticks));
+            families.push_back(single_value_family("process_virtual_memory_bytes",
+                                                   "Virtual memory size in bytes.",
+                                                   std::stod(values[20])));
+            families.push_back(single_value_family("process_resident_memory_bytes",
+                                                   "Resident memory size in bytes.",
+                                                   std::stod(values[21]) * page));
         }
     }
-    families.push_back(
-        gauge_family("process_open_fds", "Number of open file descriptors.", count_open_fds()));
+    families.push_back(single_value_family("process_open_fds", "Number of open file descriptors.",
+                                           count_open_fds()));
     rlimit limit{};
     if (getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-        families.push_back(gauge_family("process_max_fds",
-                                        "Maximum number of open file descriptors.",
-                                        static_cast<double>(limit.rlim_cur)));
+        families.push_back(single_value_family("process_max_fds",
+                                               "Maximum number of open file descriptors.",
+                                               static_cast<double>(limit.rlim_cur)));
     }
     return families;
 }

@@ -4,6 +4,7 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
 #include "prober/app/metrics_text.hpp"
@@ -52,9 +53,42 @@ SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>())
              .Help("Timestamp of the last successful configuration reload.")
              .Register(*registry_)
              .Add({});
+    scheduling_lag_ =
+        &prometheus::BuildHistogram()
+             .Name("sonde_scheduler_lag_seconds")
+             .Help(
+                 "How late scheduled probes started against their planned time. A busy loop "
+                 "shows here first.")
+             .Register(*registry_)
+             .Add({}, prometheus::Histogram::BucketBoundaries{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1,
+                                                              5});
+    loop_utilization_ = &prometheus::BuildGauge()
+                             .Name("sonde_event_loop_utilization")
+                             .Help(
+                                 "Share of the last second the event loop spent working rather "
+                                 "than waiting for events (0 to 1).")
+                             .Register(*registry_)
+                             .Add({});
+    loop_idle_seconds_ = &prometheus::BuildCounter()
+                              .Name("sonde_event_loop_idle_seconds_total")
+                              .Help("Time the event loop spent waiting for events.")
+                              .Register(*registry_)
+                              .Add({});
 }
 
 SelfMetrics::~SelfMetrics() = default;
+
+void SelfMetrics::scheduling_lag(double seconds) {
+    scheduling_lag_->Observe(seconds);
+}
+
+void SelfMetrics::loop_sampled(double utilization, double idle_seconds_total) {
+    loop_utilization_->Set(utilization);
+    const double delta = idle_seconds_total - loop_idle_seconds_->Value();
+    if (delta > 0) {
+        loop_idle_seconds_->Increment(delta);
+    }
+}
 
 void SelfMetrics::probe_started() {
     inflight_->Increment();
@@ -90,8 +124,11 @@ void SelfMetrics::config_reloaded(bool success) {
     }
 }
 
-std::string SelfMetrics::render() const {
+std::string SelfMetrics::render(std::map<std::string, prometheus::MetricFamily> extra) const {
     auto families = registry_->Collect();
+    for (auto& [name, family] : extra) {
+        families.push_back(std::move(family));
+    }
     auto process = ProcessCollector().Collect();
     families.insert(families.end(), std::make_move_iterator(process.begin()),
                     std::make_move_iterator(process.end()));

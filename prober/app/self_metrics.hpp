@@ -7,8 +7,11 @@
 //
 // Owned by the App; used on the loop thread.
 
+#include <map>
 #include <memory>
 #include <string>
+
+#include <prometheus/metric_family.h>
 
 #include "modules/probe.hpp"
 
@@ -16,6 +19,7 @@ namespace prometheus {
 class Registry;
 class Counter;
 class Gauge;
+class Histogram;
 template <typename T>
 class Family;
 }  // namespace prometheus
@@ -35,9 +39,13 @@ public:
     void probe_cancelled(const std::string& module_name);
     void unknown_module();
     void config_reloaded(bool success);
+    // How late a scheduled run started, against its planned time.
+    void scheduling_lag(double seconds);
+    // The share of the last sampling window the loop spent working, 0 to 1, and its idle total.
+    void loop_sampled(double utilization, double idle_seconds_total);
 
-    // The text of /metrics.
-    std::string render() const;
+    // The text of /metrics, with `extra` families (scheduled targets) merged in.
+    std::string render(std::map<std::string, prometheus::MetricFamily> extra = {}) const;
 
 private:
     std::shared_ptr<prometheus::Registry> registry_;
@@ -47,6 +55,9 @@ private:
     prometheus::Counter* unknown_module_ = nullptr;
     prometheus::Gauge* reload_successful_ = nullptr;
     prometheus::Gauge* reload_success_timestamp_ = nullptr;
+    prometheus::Histogram* scheduling_lag_ = nullptr;
+    prometheus::Gauge* loop_utilization_ = nullptr;
+    prometheus::Counter* loop_idle_seconds_ = nullptr;
 };
 
 }  // namespace sonde::app

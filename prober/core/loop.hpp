@@ -65,6 +65,10 @@ public:
     // libuv loop. Returns 0, or UV_EBUSY when handles owned by someone else are still open.
     int close();
 
+    // Nanoseconds the loop has spent waiting for events since it started (uv_metrics_idle_time):
+    // what is left of the wall time was spent working.
+    std::uint64_t idle_time_ns() { return uv_metrics_idle_time(loop_.get()); }
+
     // Monotonic nanoseconds (uv_hrtime); phase times are taken with this at the event itself.
     static std::uint64_t now_ns() { return uv_hrtime(); }
 

@@ -61,7 +61,9 @@ struct ExporterFixture {
                                  [this]() -> Result<void> {
                                      ++reloads;
                                      return unexpected("bad.yml:1:1: nope");
-                                 }});
+                                 },
+                                 {},
+                                 {}});
         REQUIRE(exporter->listen().has_value());
     }
 

@@ -28,8 +28,8 @@ TEST_CASE("bad config text gives the exact message and position", "[unit][config
          "      - expect: ok\n        sned: x\n",
          "t.yml:7:9: unknown field \"sned\" in query_response: field sned not found"},
         // Unknown top-level section.
-        {"modules: {}\ntargets: []\n",
-         "t.yml:2:1: unknown field \"targets\" in config: field targets not found"},
+        {"modules: {}\ntarget: []\n",
+         "t.yml:2:1: unknown field \"target\" in config: field target not found"},
         // Wrong types.
         {"modules:\n  m:\n    prober: http\n    http:\n      valid_status_codes: [200, 2xx]\n",
          "t.yml:5:33: cannot unmarshal \"2xx\" into int"},

@@ -1,0 +1,262 @@
+#include "prober/app/scheduler.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "prober/app/metrics_text.hpp"
+#include "prober/app/probe_timeout.hpp"
+#include "prober/app/self_metrics.hpp"
+
+namespace sonde::app {
+namespace {
+
+constexpr std::uint64_t kNsPerMs = 1000000;
+
+std::uint64_t interval_ms(const discovery::Target& target) {
+    const auto ms = target.interval.count();
+    return ms < 1000 ? 1000 : static_cast<std::uint64_t>(ms);
+}
+
+std::uint64_t wall_now_ms() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+double wall_now_seconds() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+double seconds(config::Duration d) {
+    return std::chrono::duration_cast<std::chrono::duration<double>>(d).count();
+}
+
+}  // namespace
+
+std::uint64_t first_delay_ms(std::string_view key, std::uint64_t interval, std::uint64_t wall_now) {
+    if (interval == 0) {
+        return 0;
+    }
+    const std::uint64_t phase = stable_hash(key) % interval;
+    const std::uint64_t position = wall_now % interval;
+    return (phase + interval - position) % interval;
+}
+
+Scheduler::Scheduler(ProbeEnvironment env, SelfMetrics& metrics, Options options,
+                     RuntimeSource runtime)
+    : env_(env),
+      metrics_(metrics),
+      options_(options),
+      runtime_(std::move(runtime)),
+      icmp_pool_(env.loop) {
+    env_.icmp_pool = &icmp_pool_;
+}
+
+Scheduler::~Scheduler() {
+    stop();
+}
+
+void Scheduler::stop() {
+    stopped_ = true;
+    for (auto& [key, entry] : entries_) {
+        if (entry->run) {
+            metrics_.probe_cancelled(entry->target.module);
+        }
+    }
+    // Destroying an entry closes its timer and cancels its run; none of them is on the stack.
+    entries_.clear();
+    sources_.clear();
+}
+
+std::size_t Scheduler::known() const {
+    std::set<std::string> keys;
+    for (const auto& [source, targets] : sources_) {
+        for (const auto& target : targets) {
+            keys.insert(discovery::target_key(target));
+        }
+    }
+    return keys.size();
+}
+
+std::size_t Scheduler::running() const {
+    std::size_t n = 0;
+    for (const auto& [key, entry] : entries_) {
+        n += entry->run ? 1 : 0;
+    }
+    return n;
+}
+
+void Scheduler::update(const std::string& source, discovery::TargetSet targets) {
+    if (stopped_) {
+        return;
+    }
+    if (targets.empty()) {
+        sources_.erase(source);
+    } else {
+        sources_[source] = std::move(targets);
+    }
+    rebuild();
+}
+
+void Scheduler::rebuild() {
+    // The wanted set: every source's targets this replica owns, first source wins a duplicate.
+    std::map<std::string, const discovery::Target*> wanted;
+    for (const auto& [source, targets] : sources_) {
+        for (const auto& target : targets) {
+            std::string key = discovery::target_key(target);
+            if (shard_owns(options_.shard, key)) {
+                wanted.try_emplace(std::move(key), &target);
+            }
+        }
+    }
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        if (wanted.count(it->first) == 0) {
+            if (it->second->run) {
+                metrics_.probe_cancelled(it->second->target.module);
+            }
+            it = entries_.erase(it);  // cancels its run, closes its timer
+        } else {
+            ++it;
+        }
+    }
+    for (const auto& [key, target] : wanted) {
+        auto it = entries_.find(key);
+        if (it == entries_.end()) {
+            add(key, *target);
+        } else if (it->second->target.interval != target->interval) {
+            // Same target, new interval: keep its record, move it to its phase in the new one.
+            Entry& entry = *it->second;
+            entry.target.interval = target->interval;
+            arm(entry, first_delay_ms(key, interval_ms(entry.target), wall_now_ms()));
+        }
+    }
+}
+
+void Scheduler::add(const std::string& key, const discovery::Target& target) {
+    auto entry = std::make_unique<Entry>();
+    entry->owner = this;
+    entry->target = target;
+    entry->key = key;
+    Entry& ref = *entry;
+    const int rc =
+        ref.timer.init(&ref, [this](uv_timer_t* t) { return uv_timer_init(env_.loop.raw(), t); });
+    if (rc != 0) {
+        // Out of resources: the target is left out rather than half scheduled; the count of
+        // scheduled targets on /metrics shows it.
+        return;
+    }
+    entries_.emplace(key, std::move(entry));
+    arm(ref, first_delay_ms(key, interval_ms(ref.target), wall_now_ms()));
+}
+
+void Scheduler::arm(Entry& entry, std::uint64_t delay_ms) {
+    entry.planned_ns = uv_hrtime() + delay_ms * kNsPerMs;
+    // libuv counts from its cached loop time; refresh it so the delay is measured from now.
+    uv_update_time(env_.loop.raw());
+    uv_timer_start(entry.timer.get(), &Scheduler::on_due, delay_ms, 0);
+}
+
+void Scheduler::on_due(uv_timer_t* timer) noexcept {
+    auto* entry = owner_of<Entry>(timer);
+    if (entry == nullptr) {
+        return;
+    }
+    Scheduler& self = *entry->owner;
+    const std::uint64_t now = uv_hrtime();
+    const std::uint64_t lag = now > entry->planned_ns ? now - entry->planned_ns : 0;
+    self.metrics_.scheduling_lag(static_cast<double>(lag) / 1e9);
+
+    // The next slot on this target's grid; slots already missed (a stalled loop) are skipped
+    // rather than run back to back.
+    const std::uint64_t interval_ns = interval_ms(entry->target) * kNsPerMs;
+    std::uint64_t next = entry->planned_ns + interval_ns;
+    if (next <= now) {
+        next += ((now - next) / interval_ns + 1) * interval_ns;
+    }
+    const std::uint64_t delay_ms = (next - now + kNsPerMs - 1) / kNsPerMs;
+    self.arm(*entry, delay_ms);
+    entry->planned_ns = next;
+
+    if (entry->run) {
+        // The previous run has not reported yet (its timeout is the whole interval): no overlap.
+        ++self.skipped_runs_;
+        return;
+    }
+    self.start_run(*entry);
+}
+
+void Scheduler::start_run(Entry& entry) {
+    const std::shared_ptr<const RuntimeConfig> runtime = runtime_();
+    const auto module = runtime->config->modules.find(entry.target.module);
+    const double interval = static_cast<double>(interval_ms(entry.target)) / 1000.0;
+    const double module_timeout =
+        module == runtime->config->modules.end() ? 0 : seconds(module->second.timeout);
+
+    ProbeRequest request;
+    request.config = runtime->config;
+    request.module_name = entry.target.module;
+    request.target = entry.target.target;
+    request.timeout_seconds =
+        scheduled_timeout_seconds(interval, options_.timeout_offset, module_timeout);
+    request.tls = runtime->tls_for(entry.target.module);
+    metrics_.probe_started();
+    Entry* target = &entry;
+    entry.run = ProbeRun::start(env_, std::move(request), [this, target](ProbeReport report) {
+        on_report(*target, std::move(report));
+    });
+}
+
+void Scheduler::on_report(Entry& entry, ProbeReport report) {
+    metrics_.probe_finished(entry.target.module, report.success, report.failure);
+    entry.record.add_run(report.success, report.failure, report.duration_seconds,
+                         wall_now_seconds(), record_registry(*report.registry, families_));
+    // This runs inside the run's own report callback: it is deleted on a later iteration.
+    env_.loop.defer_delete(std::move(entry.run));
+}
+
+void Scheduler::collect(std::map<std::string, prometheus::MetricFamily>& families) const {
+    const double now = wall_now_seconds();
+    for (const auto& [key, entry] : entries_) {
+        const double stale_after = options_.stale_after_intervals *
+                                   static_cast<double>(interval_ms(entry->target)) / 1000.0;
+        const bool fresh = now - entry->record.last_run_unix <= stale_after;
+        append_target_series(families, entry->target, entry->record, fresh);
+    }
+    auto gauge = [&families](const char* name, const char* help, prometheus::MetricType type,
+                             double value) {
+        families[name] = single_value_family(name, help, value, type);
+    };
+    gauge("sonde_scheduled_targets", "Targets this replica probes on its own schedule.",
+          prometheus::MetricType::Gauge, static_cast<double>(entries_.size()));
+    gauge("sonde_known_targets",
+          "Targets of every source (static and discovered) before sharding over replicas.",
+          prometheus::MetricType::Gauge, static_cast<double>(known()));
+    gauge("sonde_scheduler_skipped_runs_total",
+          "Scheduled runs skipped because the previous run of the target was still going.",
+          prometheus::MetricType::Counter, static_cast<double>(skipped_runs_));
+}
+
+std::string Scheduler::service_discovery_json() const {
+    nlohmann::json groups = nlohmann::json::array();
+    std::set<std::string> seen;
+    for (const auto& [source, targets] : sources_) {
+        for (const auto& target : targets) {
+            if (!seen.insert(discovery::target_key(target)).second) {
+                continue;
+            }
+            nlohmann::json labels = nlohmann::json::object();
+            labels["__param_module"] = target.module;
+            for (const auto& [name, value] : target.labels) {
+                labels[name] = value;
+            }
+            groups.push_back({{"targets", {target.target}}, {"labels", labels}});
+        }
+    }
+    return groups.dump(2) + "\n";
+}
+
+}  // namespace sonde::app

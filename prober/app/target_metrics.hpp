@@ -1,0 +1,88 @@
+#pragma once
+
+// What /metrics shows for scheduled targets, kept per target as a compact record and rendered
+// at scrape time (a prometheus-cpp registry per target would cost about 4 KB each).
+//
+// For each target: its last result's blackbox metrics (probe_success, probe_http_*, ... with
+// the exporter's names and meanings), while that result is fresh; and sonde's own cumulative
+// series, which Prometheus can rate and aggregate:
+//   sonde_target_probes_total{result="success"|"failure"}   counter
+//   sonde_target_probe_duration_seconds                     histogram
+//   sonde_target_last_run_timestamp_seconds                 gauge (unix time the last run ended)
+//   sonde_target_failure_reason{reason=...}                 1 for the last run, when it failed
+// Every series carries target, module, then the target's identity labels (namespace, kind,
+// name for Kubernetes objects; a static group's labels). When one of those has the name of a
+// label the probe metric itself has (phase, server, ...), the probe metric's own label wins.
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <prometheus/metric_family.h>
+
+#include "discovery/target.hpp"
+#include "modules/probe.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace sonde::app {
+
+// Interns the metadata of metric families, so a recorded sample holds one pointer, not copies
+// of the name and help text. Entries live as long as the table.
+class FamilyTable {
+public:
+    struct Family {
+        std::string name;
+        std::string help;
+        prometheus::MetricType type;
+    };
+    const Family* intern(const std::string& name, const std::string& help,
+                         prometheus::MetricType type);
+    std::size_t size() const { return families_.size(); }
+
+private:
+    std::map<std::string, std::unique_ptr<Family>> families_;  // by name, type and help
+};
+
+struct RecordedSample {
+    const FamilyTable::Family* family = nullptr;
+    std::vector<prometheus::ClientMetric::Label> labels;
+    double value = 0;
+};
+
+// The gauges, counters and untyped samples of a probe's registry (probe metrics have no
+// histograms or summaries).
+std::vector<RecordedSample> record_registry(const prometheus::Registry& registry,
+                                            FamilyTable& table);
+
+inline constexpr std::array<double, 12> kDurationBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                                            0.5,   1,    2.5,   5,    10,  30};
+
+struct TargetRecord {
+    // Cumulative, since the target was first scheduled.
+    std::uint64_t successes = 0;
+    std::uint64_t failures = 0;
+    std::array<std::uint64_t, kDurationBuckets.size()> bucket_counts{};  // not cumulative
+    double duration_sum = 0;
+    // The last run.
+    bool has_result = false;
+    bool last_success = false;
+    modules::FailureKind last_failure = modules::FailureKind::None;
+    double last_run_unix = 0;
+    std::vector<RecordedSample> last_samples;
+
+    void add_run(bool success, modules::FailureKind failure, double duration_seconds,
+                 double finished_unix, std::vector<RecordedSample> samples);
+};
+
+// Appends one target's series to `families` (keyed by family name). `fresh` says whether the
+// last result is recent enough to show its blackbox metrics.
+void append_target_series(std::map<std::string, prometheus::MetricFamily>& families,
+                          const discovery::Target& target, const TargetRecord& record, bool fresh);
+
+}  // namespace sonde::app

@@ -1,0 +1,179 @@
+// The scheduler on a real loop, probing real servers on loopback: results become series, a
+// removed target loses its series and its run at once, unchanged targets keep their record
+// across updates, and replicas split the targets.
+
+#include "prober/app/scheduler.hpp"
+
+#include <catch2/catch.hpp>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config/loader.hpp"
+#include "prober/app/metrics_text.hpp"
+#include "prober/app/self_metrics.hpp"
+#include "prober/net/resolver.hpp"
+#include "tests/support/loop_fixture.hpp"
+#include "tests/support/metrics_parse.hpp"
+#include "tests/support/threaded_tcp_server.hpp"
+
+namespace sonde {
+namespace {
+
+constexpr const char* kModules = R"(modules:
+  tcp_connect:
+    prober: tcp
+  # Waits for a line the peer never sends: a run that stays in flight until its deadline.
+  stall:
+    prober: tcp
+    timeout: 30s
+    tcp:
+      query_response:
+        - expect: "^never"
+)";
+
+// A socket that listens but never accepts: the kernel completes connections, nobody talks.
+class SilentListener {
+public:
+    SilentListener() {
+        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in address{};
+        address.sin_family = AF_INET;
+        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+        REQUIRE(::listen(fd_, 16) == 0);
+        socklen_t length = sizeof address;
+        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+        port_ = ntohs(address.sin_port);
+    }
+    ~SilentListener() { ::close(fd_); }
+    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+private:
+    int fd_ = -1;
+    std::uint16_t port_ = 0;
+};
+
+struct SchedulerFixture {
+    test::LoopFixture fx{15000};
+    std::unique_ptr<net::Resolver> resolver;
+    app::SelfMetrics metrics;
+    std::shared_ptr<const app::RuntimeConfig> runtime;
+    std::unique_ptr<app::Scheduler> scheduler;
+
+    explicit SchedulerFixture(app::ShardSpec shard = {}) {
+        auto r = net::Resolver::create(fx.loop());
+        REQUIRE(r.has_value());
+        resolver = std::move(*r);
+        auto loaded = config::load_config_text(kModules, "test.yml");
+        REQUIRE(loaded.has_value());
+        auto built = app::build_runtime(loaded->config);
+        REQUIRE(built.has_value());
+        runtime = *built;
+        scheduler = std::make_unique<app::Scheduler>(
+            app::ProbeEnvironment{fx.loop(), *resolver, LogLevel::Error, nullptr}, metrics,
+            app::Scheduler::Options{0.5, shard}, [this] { return runtime; });
+    }
+
+    test::Samples samples() const {
+        std::map<std::string, prometheus::MetricFamily> families;
+        scheduler->collect(families);
+        std::vector<prometheus::MetricFamily> list;
+        for (auto& [name, family] : families) {
+            list.push_back(std::move(family));
+        }
+        return test::parse_samples(app::render_families(std::move(list)));
+    }
+
+    int close() {
+        scheduler.reset();
+        resolver.reset();
+        return fx.close();
+    }
+};
+
+discovery::Target target(const std::string& module, const std::string& address,
+                         std::chrono::milliseconds interval = std::chrono::seconds(1)) {
+    return discovery::Target{module, address, interval, {{"team", "web"}}};
+}
+
+std::string series(const discovery::Target& t) {
+    return "module=\"" + t.module + "\",target=\"" + t.target + "\",team=\"web\"";
+}
+
+// The labels of a target's sonde_target_probes_total series for `result`, sorted by name.
+std::string runs(const discovery::Target& t, const std::string& result) {
+    return "sonde_target_probes_total{module=\"" + t.module + "\",result=\"" + result +
+           "\",target=\"" + t.target + "\",team=\"web\"}";
+}
+
+}  // namespace
+
+TEST_CASE("a scheduled target's result becomes series, and they vanish with the target",
+          "[integration][scheduler]") {
+    test::ThreadedTcpServer server("hello\n");
+    SchedulerFixture s;
+    const auto up = target("tcp_connect", server.address());
+    s.scheduler->update("static", {up});
+    CHECK(s.scheduler->scheduled() == 1);
+    REQUIRE(s.fx.run_until([&] { return s.samples().count("probe_success{" + series(up) + "}"); }));
+    auto samples = s.samples();
+    CHECK(samples.at("probe_success{" + series(up) + "}") == 1);
+    CHECK(samples.at(runs(up, "success")) == 1);
+    CHECK(samples.at("sonde_scheduled_targets") == 1);
+
+    // The same target handed over again with a new neighbour keeps its record and schedule.
+    SilentListener silent;
+    const auto stalled = target("stall", silent.address());
+    s.scheduler->update("static", {up, stalled});
+    CHECK(s.scheduler->scheduled() == 2);
+    CHECK(s.samples().at(runs(up, "success")) >= 1);
+
+    // Once the stalled target's run is in flight, removing it cancels the run at once (ASan
+    // checks that nothing of it is touched afterwards) and drops every series of it.
+    REQUIRE(s.fx.run_until([&] { return s.scheduler->running() == 1; }));
+    s.scheduler->update("static", {});
+    CHECK(s.scheduler->scheduled() == 0);
+    CHECK(s.scheduler->running() == 0);
+    samples = s.samples();
+    CHECK(samples.count("probe_success{" + series(up) + "}") == 0);
+    CHECK(samples.count(runs(up, "success")) == 0);
+    CHECK(samples.at("sonde_scheduled_targets") == 0);
+    REQUIRE(s.close() == 0);
+}
+
+TEST_CASE("destroying the scheduler with a run in flight cancels it cleanly",
+          "[integration][scheduler]") {
+    SilentListener silent;
+    SchedulerFixture s;
+    s.scheduler->update("static", {target("stall", silent.address())});
+    REQUIRE(s.fx.run_until([&] { return s.scheduler->running() == 1; }));
+    REQUIRE(s.close() == 0);
+}
+
+TEST_CASE("replicas split the targets between them, each exactly once",
+          "[integration][scheduler]") {
+    discovery::TargetSet all;
+    for (int i = 0; i < 40; ++i) {
+        // Hourly: nothing runs during the test, only the assignment is looked at.
+        all.push_back(
+            target("tcp_connect", "127.0.0.1:" + std::to_string(1000 + i), std::chrono::hours(1)));
+    }
+    SchedulerFixture first(app::ShardSpec{0, 2});
+    SchedulerFixture second(app::ShardSpec{1, 2});
+    first.scheduler->update("static", all);
+    second.scheduler->update("kubernetes", all);
+    CHECK(first.scheduler->known() == 40);
+    CHECK(second.scheduler->known() == 40);
+    CHECK(first.scheduler->scheduled() + second.scheduler->scheduled() == 40);
+    CHECK(first.scheduler->scheduled() > 0);
+    CHECK(second.scheduler->scheduled() > 0);
+
+    // A target listed by two sources is scheduled once.
+    first.scheduler->update("kubernetes", all);
+    CHECK(first.scheduler->known() == 40);
+    CHECK(first.scheduler->scheduled() + second.scheduler->scheduled() == 40);
+    REQUIRE(first.close() == 0);
+    REQUIRE(second.close() == 0);
+}
+}  // namespace sonde
