@@ -58,7 +58,9 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
     app->metrics_.config_reloaded(true);
     logger.info("Loaded config file", {{"file", app->runtime_->config->source}});
 
-    auto resolver = net::Resolver::create(app->loop_);
+    net::ResolverOptions resolver_options;
+    resolver_options.servers = app->flags_.nameservers;
+    auto resolver = net::Resolver::create(app->loop_, resolver_options);
     if (!resolver) {
         return unexpected("resolver: " + resolver.error());
     }

@@ -125,6 +125,12 @@ const std::map<std::string, FlagSpec>& specs() {
               f.shard_count = *n;
               return {};
           }}},
+        {"resolver.nameserver",
+         {Kind::Value,
+          [](Flags& f, const std::string& v) -> Result<void> {
+              f.nameservers.push_back(v);
+              return {};
+          }}},
         {"history.limit",
          {Kind::Value,
           [](Flags& f, const std::string& v) -> Result<void> {
@@ -307,6 +313,9 @@ Flags:
       --web.route-prefix=WEB.ROUTE-PREFIX
                                  Prefix for the internal routes of web endpoints. Defaults
                                  to the path of --web.external-url.
+      --resolver.nameserver=IP[:PORT] ...
+                                 DNS server for target names instead of those of
+                                 /etc/resolv.conf (sonde). Repeatable.
       --shard.count=1            Number of replicas sharing the scheduled targets (sonde).
       --shard.index=SHARD.INDEX  This replica's shard, 0 to count-1. Default: the ordinal at
                                  the end of the host name (StatefulSet pod "sonde-2" is 2).

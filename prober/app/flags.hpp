@@ -31,6 +31,8 @@ struct Flags {
     // Sharding of scheduled targets over replicas (sonde extension). shard_index unset with
     // shard_count > 1: the ordinal at the end of the host name (a StatefulSet pod "sonde-2").
     std::optional<unsigned> shard_index;
+    // DNS servers ("ip" or "ip:port") for target names instead of /etc/resolv.conf (sonde).
+    std::vector<std::string> nameservers;
     unsigned shard_count = 1;
     bool show_version = false;
     bool show_help = false;
