@@ -8,6 +8,9 @@
 //  - probe_failed_due_to_bytes: added in 0.28 with expect_bytes.
 //  - probe_failed_due_to_regex when the connection fails: 0.23 registers it before dialing;
 //    newer versions only once connected.
+//  - probe_tls_cipher_info and the serialnumber label of probe_ssl_last_chain_info: added to
+//    the exporter after 0.23; sonde has both. The chain info's other labels and value are
+//    compared (without serialnumber), the cipher by the http tests.
 // Not compared at all: query_response `labels` (probe_expect_info, 0.26) and `expect_bytes`
 // (0.28), which 0.23 rejects as unknown fields; the tcp tests cover them.
 #include <mutex>

@@ -80,14 +80,14 @@ std::string nginx_modules(const test::NginxServer& nginx) {
 )yaml";
 }
 
-#define SKIP_WITHOUT_NGINX()                                            \
+#define SONDE_SKIP_WITHOUT_NGINX()                                      \
     if (!test::NginxServer::available()) {                              \
         WARN("nginx is not installed: " << test::NginxServer::kBinary); \
         return;                                                         \
     }
 
 TEST_CASE("nginx: status codes, redirects and headers", "[integration][http][nginx]") {
-    SKIP_WITHOUT_NGINX();
+    SONDE_SKIP_WITHOUT_NGINX();
     test::NginxServer nginx;
     test::ProbeHarness h;
     h.load(nginx_modules(nginx));
@@ -125,7 +125,7 @@ TEST_CASE("nginx: status codes, redirects and headers", "[integration][http][ngi
 }
 
 TEST_CASE("nginx: gzip, Last-Modified and HEAD", "[integration][http][nginx]") {
-    SKIP_WITHOUT_NGINX();
+    SONDE_SKIP_WITHOUT_NGINX();
     test::NginxServer nginx;
     test::ProbeHarness h;
     h.load(nginx_modules(nginx));
@@ -163,7 +163,7 @@ TEST_CASE("nginx: gzip, Last-Modified and HEAD", "[integration][http][nginx]") {
 
 TEST_CASE("nginx: https with the test CA, and redirects across schemes",
           "[integration][http][nginx]") {
-    SKIP_WITHOUT_NGINX();
+    SONDE_SKIP_WITHOUT_NGINX();
     test::NginxServer nginx;
     test::ProbeHarness h;
     h.load(nginx_modules(nginx));

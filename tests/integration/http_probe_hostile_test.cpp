@@ -115,7 +115,7 @@ TEST_CASE("http hostile: a body that never ends is cut at the limit, not the dea
         EndlessServer server(h.loop(),
                              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
                              "Content-Type: text/plain\r\n\r\n",
-                             [] { return chunk_of(64 * 1024, 'b'); });
+                             [] { return chunk_of(kMiB, 'b'); });
         SECTION("body_size_limit 1MiB") {
             const auto report = h.run("limit_1m", server.address() + "/", 20);
             INFO(report.log);
