@@ -7,15 +7,14 @@
 #include <memory>
 #include <string>
 
-#include <brotli/encode.h>
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
-#include <zlib.h>
 
 #include "config/loader.hpp"
 #include "prober/app/module_runtime.hpp"
 #include "prober/net/http_server.hpp"
 #include "prober/net/tls_context.hpp"
+#include "tests/support/compressors.hpp"
 #include "tests/support/connect_proxy.hpp"
 #include "tests/support/fake_dns_server.hpp"
 #include "tests/support/metric_value.hpp"
@@ -96,32 +95,6 @@ std::string header_or_empty(const net::HttpRequest& request, const char* name) {
     return value == nullptr ? std::string() : *value;
 }
 
-std::string deflate_raw(const std::string& data) {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) ==
-            Z_OK);
-    std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-std::string brotli(const std::string& data) {
-    std::string out(BrotliEncoderMaxCompressedSize(data.size()) + 16, '\0');
-    std::size_t size = out.size();
-    REQUIRE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW,
-                                  BROTLI_DEFAULT_MODE, data.size(),
-                                  reinterpret_cast<const std::uint8_t*>(data.data()), &size,
-                                  reinterpret_cast<std::uint8_t*>(out.data())) == BROTLI_TRUE);
-    out.resize(size);
-    return out;
-}
-
 // What the server saw of the requests it answered.
 struct Seen {
     int requests = 0;
@@ -170,8 +143,8 @@ struct TestServer {
             text += "hello ";
         }
         if (path == "/deflate" || path == "/br") {
-            net::HttpResponse response =
-                net::HttpResponse::text(200, path == "/br" ? brotli(text) : deflate_raw(text));
+            net::HttpResponse response = net::HttpResponse::text(
+                200, path == "/br" ? test::brotli_compress(text) : test::deflate_raw(text));
             response.headers.set("Content-Encoding", path.substr(1));
             return response;
         }
