@@ -362,6 +362,37 @@ TEST_CASE("https with a client certificate the server requires", "[integration][
     REQUIRE(h.close() == 0);
 }
 
+TEST_CASE("https with an expired certificate fails verification", "[integration][http]") {
+    test::ProbeHarness h;
+    const test::TestCert ca = test::make_ca("sonde http options CA");
+    test::CertSpec expired_spec = test::localhost_spec();
+    expired_spec.not_before_offset = -7200;
+    expired_spec.not_after_offset = -3600;
+    const test::TestCert expired = test::make_signed(expired_spec, ca);
+    const test::TempFile ca_file(ca.cert_pem);
+    const std::string tls = "      tls_config:\n        ca_file: " + ca_file.path() + "\n";
+    h.load(
+        std::string(kModules) + yaml_module("https", tls) +
+        yaml_module("https_insecure", "      tls_config:\n        insecure_skip_verify: true\n"));
+    {
+        auto server =
+            tls_server(h.loop(), expired, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        const std::string target = "https://localhost:" + std::to_string(server->port()) + "/";
+        auto report = h.run("https", target);
+        INFO(report.log);
+        CHECK_FALSE(report.success);
+        CHECK(report.failure == modules::FailureKind::Tls);
+        CHECK(report.detail.find("expired") != std::string::npos);
+        CHECK_FALSE(metric_value(*report.registry, "probe_ssl_earliest_cert_expiry").has_value());
+        // Unverified, the probe passes and the metrics show the past expiry.
+        report = h.run("https_insecure", target);
+        CHECK(report.success);
+        CHECK(metric_value(*report.registry, "probe_ssl_earliest_cert_expiry") ==
+              static_cast<double>(expired.not_after));
+    }
+    REQUIRE(h.close() == 0);
+}
+
 TEST_CASE("http to an IPv6 loopback target", "[integration][http]") {
     test::ProbeHarness h;
     h.load(kModules);
