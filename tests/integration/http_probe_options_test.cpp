@@ -187,6 +187,43 @@ TEST_CASE("http HEAD reads headers only, whatever Content-Length says", "[integr
     REQUIRE(h.close() == 0);
 }
 
+TEST_CASE("http chunked and close-delimited bodies through the module", "[integration][http]") {
+    struct Row {
+        const char* name;
+        const char* reply;
+        double content_length;
+    };
+    const Row row = GENERATE(
+        Row{"chunked",
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+            -1},
+        Row{"close-delimited", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello world", -1},
+        Row{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world", 11});
+    test::ProbeHarness h;
+    h.load(std::string(kModules) +
+           yaml_module("hello", "      fail_if_body_not_matches_regexp: [\"^hello world$\"]\n"));
+    {
+        const std::string reply = row.reply;
+        test::ScriptedTcpServer server(
+            h.loop(), {},
+            [reply](test::ScriptedTcpServer::Connection& conn, std::string_view line) {
+                if (line.empty()) {
+                    conn.write(reply);
+                    // Every framing ends its connection here; only close-delimited needs it.
+                    conn.stream->shutdown_write();
+                }
+            });
+        const auto report = h.run("hello", server.address() + "/", 5);
+        INFO(row.name << "\n" << report.log);
+        CHECK(report.success);
+        CHECK(metric_value(*report.registry, "probe_http_content_length") == row.content_length);
+        CHECK(metric_value(*report.registry, "probe_http_uncompressed_body_length") == 11);
+        CHECK(metric_value(*report.registry, "probe_failed_due_to_regex") == 0);
+    }
+    REQUIRE(h.close() == 0);
+}
+
 TEST_CASE("http redirect loop fails after ten redirects, counted as the exporter",
           "[integration][http]") {
     test::ProbeHarness h;
