@@ -104,6 +104,13 @@ public:
                        "oauth2 is not supported by sonde yet");
             return;
         }
+        if (cfg_.enable_http3) {
+            // The exporter would speak QUIC only; probing over HTTP/1.1 instead could pass a
+            // target whose HTTP/3 is broken.
+            fail_later(FailureKind::Internal, "Error creating request",
+                       "HTTP/3 (enable_http3) is not supported by sonde yet");
+            return;
+        }
         if (cfg_.proxy_from_environment || !cfg_.no_proxy.empty()) {
             fail_later(FailureKind::Internal, "Error creating request",
                        "proxy_from_environment and no_proxy are not supported by sonde yet");
@@ -244,10 +251,29 @@ private:
         // instead of failing the exchange before the response can be evaluated.
         options.on_body_chunk = [this, cap](std::string_view chunk) {
             const std::size_t room = cap > raw_body_.size() ? cap - raw_body_.size() : 0;
-            if (chunk.size() > room) {
-                body_overflow_ = true;
-            }
             raw_body_.append(chunk.substr(0, std::min(room, chunk.size())));
+            if (chunk.size() > room) {
+                // Go's MaxBytesReader errors at once: stop reading an endless or huge body
+                // here instead of draining it until the deadline.
+                body_overflow_ = true;
+                exchange_->end_early();
+            }
+        };
+
+        // The exporter sets the response gauges after reading the body, whatever that read
+        // gave; a body cut by the deadline still leaves the final response's status, length
+        // and redirects. So they are recorded as soon as a final head arrives.
+        options.on_head = [this](const net::HttpResponseHead& head) {
+            const Hop& current = hops_.back();
+            const std::string* location = head.headers.find("Location");
+            const RedirectDecision decision = decide_redirect(
+                head.status, location != nullptr && !location->empty(), current.request.method,
+                !current.request.body.empty(), cfg_.body_file.empty(),
+                static_cast<int>(hops_.size()), redirects_, cfg_.follow_redirects);
+            if (decision.action != RedirectDecision::Action::Follow) {
+                metrics_.record_response(head.status, head.content_length, exchange_->used_tls());
+                metrics_.set_redirects(decision.redirects);
+            }
         };
 
         net::HttpClientRequest request;

@@ -69,6 +69,22 @@ Result<std::shared_ptr<const RuntimeConfig>> build_runtime(
                                         "probes will fail");
             continue;
         }
+        if (module.prober == config::ProberKind::Http) {
+            // Options that load (the exporter's own blackbox.yml uses them) but that sonde
+            // cannot honour yet: said once here, and each probe fails with the reason.
+            const auto& http = module.http;
+            if (!http.fail_if_body_json_matches_cel.empty() ||
+                !http.fail_if_body_json_not_matches_cel.empty()) {
+                runtime->warnings.push_back("module " + name +
+                                            ": CEL body checks are not supported by sonde yet; "
+                                            "its probes will fail");
+            }
+            if (http.enable_http3) {
+                runtime->warnings.push_back("module " + name +
+                                            ": enable_http3 (HTTP/3) is not supported by sonde "
+                                            "yet; its probes will fail");
+            }
+        }
         auto tls = build_tls_context(module);
         if (!tls) {
             return unexpected("module " + name + ": " + tls.error());

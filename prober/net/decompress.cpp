@@ -28,12 +28,26 @@ DecompressResult too_large(const char* name, std::size_t max_output, std::string
         std::move(data));
 }
 
+// Go's text for what zlib reports as Z_DATA_ERROR (compress/gzip and compress/flate).
+std::string go_zlib_error(bool gzip, const char* zlib_message) {
+    const std::string_view msg = zlib_message != nullptr ? zlib_message : "";
+    if (gzip && (msg == "incorrect data check" || msg == "incorrect length check")) {
+        return "gzip: invalid checksum";
+    }
+    if (gzip && (msg == "incorrect header check" || msg == "unknown compression method" ||
+                 msg == "unknown header flags set" || msg == "header crc mismatch")) {
+        return "gzip: invalid header";
+    }
+    return "flate: corrupt input";
+}
+
 // One zlib inflate loop for gzip (members one after the other) and raw DEFLATE.
 DecompressResult zlib_inflate(const char* name, int window_bits, std::string_view data,
                               std::size_t max_output) {
     if (data.size() > std::numeric_limits<uInt>::max()) {
         return failure(DecompressStatus::Corrupt, std::string(name) + ": input too large");
     }
+    const bool gzip = window_bits == kGzipWindowBits;
     z_stream z{};
     if (inflateInit2(&z, window_bits) != Z_OK) {
         return failure(DecompressStatus::Corrupt, std::string(name) + ": cannot start zlib");
@@ -43,6 +57,7 @@ DecompressResult zlib_inflate(const char* name, int window_bits, std::string_vie
     z.avail_in = static_cast<uInt>(data.size());
     std::string out;
     std::array<char, kChunk> chunk{};
+    DecompressResult result;
     for (;;) {
         z.next_out = reinterpret_cast<Bytef*>(chunk.data());
         z.avail_out = static_cast<uInt>(chunk.size());
@@ -50,34 +65,47 @@ DecompressResult zlib_inflate(const char* name, int window_bits, std::string_vie
         const std::size_t produced = chunk.size() - z.avail_out;
         if (out.size() + produced > max_output) {
             out.append(chunk.data(), max_output - out.size());
-            inflateEnd(&z);
-            return too_large(name, max_output, std::move(out));
+            result = too_large(name, max_output, std::move(out));
+            break;
         }
         out.append(chunk.data(), produced);
         if (rc == Z_STREAM_END) {
-            // Go's gzip.Reader reads the next member when bytes follow (and fails on garbage
-            // there); flate.Reader stops at the final block and ignores the rest.
-            if (window_bits != kGzipWindowBits || z.avail_in == 0) {
+            // Go's gzip.Reader reads the next member when bytes follow and fails on anything
+            // else there; flate.Reader stops at the final block and ignores the rest.
+            if (!gzip || z.avail_in == 0) {
+                result = DecompressResult{DecompressStatus::Ok, std::move(out), {}};
+                break;
+            }
+            const std::string_view rest(reinterpret_cast<const char*>(z.next_in), z.avail_in);
+            if (!is_gzip_member_start(rest)) {
+                result = failure(DecompressStatus::Corrupt, "gzip: invalid header", std::move(out));
                 break;
             }
             inflateReset(&z);
             continue;
         }
         if (rc == Z_BUF_ERROR || (rc == Z_OK && z.avail_in == 0 && produced == 0)) {
-            inflateEnd(&z);
-            return failure(DecompressStatus::Corrupt, std::string(name) + ": unexpected EOF");
+            result = failure(DecompressStatus::Corrupt, "unexpected EOF", std::move(out));
+            break;
         }
         if (rc != Z_OK) {
-            std::string error = std::string(name) + ": " + (z.msg != nullptr ? z.msg : zError(rc));
-            inflateEnd(&z);
-            return failure(DecompressStatus::Corrupt, std::move(error));
+            result = failure(DecompressStatus::Corrupt,
+                             rc == Z_DATA_ERROR ? go_zlib_error(gzip, z.msg)
+                                                : std::string("flate: corrupt input"),
+                             std::move(out));
+            break;
         }
     }
     inflateEnd(&z);
-    return DecompressResult{DecompressStatus::Ok, std::move(out), {}};
+    return result;
 }
 
 }  // namespace
+
+bool is_gzip_member_start(std::string_view data) {
+    return data.size() >= 3 && static_cast<unsigned char>(data[0]) == 0x1f &&
+           static_cast<unsigned char>(data[1]) == 0x8b && static_cast<unsigned char>(data[2]) == 8;
+}
 
 bool is_supported_compression(std::string_view algorithm) {
     return iequals(algorithm, "gzip") || iequals(algorithm, "deflate") ||
@@ -86,7 +114,7 @@ bool is_supported_compression(std::string_view algorithm) {
 
 DecompressResult gunzip(std::string_view data, std::size_t max_output) {
     if (data.empty()) {
-        return failure(DecompressStatus::Corrupt, "gzip: unexpected EOF");
+        return failure(DecompressStatus::Corrupt, "EOF");
     }
     return zlib_inflate("gzip", kGzipWindowBits, data, max_output);
 }
@@ -125,12 +153,10 @@ DecompressResult brotli_decompress(std::string_view data, std::size_t max_output
             continue;
         }
         if (rc == BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT) {
-            result = failure(DecompressStatus::Corrupt, "brotli: unexpected EOF");
+            result = failure(DecompressStatus::Corrupt, "unexpected EOF", std::move(out));
             break;
         }
-        result = failure(
-            DecompressStatus::Corrupt,
-            std::string("brotli: ") + BrotliDecoderErrorString(BrotliDecoderGetErrorCode(state)));
+        result = failure(DecompressStatus::Corrupt, "brotli: corrupt input", std::move(out));
         break;
     }
     BrotliDecoderDestroyInstance(state);

@@ -25,11 +25,21 @@ enum class DecompressStatus {
 
 struct DecompressResult {
     DecompressStatus status = DecompressStatus::Ok;
-    std::string data;   // the output (up to the cap when TooLarge; empty otherwise on failure)
-    std::string error;  // for a person: "gzip: invalid header", "unsupported compression ..."
+    // The output: all of it, or up to the cap when TooLarge, or what was decoded before the
+    // error when Corrupt (Go's io.Copy counts those bytes too).
+    std::string data;
+    // Go's texts where Go has one: "unexpected EOF" (truncated), "EOF" (an empty gzip body),
+    // "gzip: invalid header" (also for trailing bytes that are not another member),
+    // "gzip: invalid checksum", "flate: corrupt input", "brotli: corrupt input",
+    // "unsupported compression algorithm"; TooLarge says "<algorithm>: decompressed body
+    // exceeds N bytes".
+    std::string error;
 
     bool ok() const { return status == DecompressStatus::Ok; }
 };
+
+// Whether data starts with a gzip member's magic and DEFLATE method (1f 8b 08).
+bool is_gzip_member_start(std::string_view data);
 
 // True for gzip, deflate, br and identity (any case).
 bool is_supported_compression(std::string_view algorithm);

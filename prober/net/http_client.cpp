@@ -294,11 +294,17 @@ void HttpExchange::on_response_bytes(std::string_view data, std::uint64_t at_ns)
         response_.head = parser_->head();
         if (options_.on_head) {
             options_.on_head(response_.head);
+            if (finished_) {
+                return;  // the caller ended the exchange (end_early)
+            }
         }
     }
     if (options_.on_body_chunk && !parser_->body().empty()) {
         const std::string chunk = parser_->take_body();
         options_.on_body_chunk(chunk);
+        if (finished_) {
+            return;  // the caller ended the exchange (end_early)
+        }
     }
     if (parser_->state() == HttpResponseParser::State::Failed) {
         fail_from_parser();
@@ -349,6 +355,15 @@ void HttpExchange::fail_from_parser() {
         message += " (" + write_error_ + ")";
     }
     finish(HttpError{kind, std::move(message)});
+}
+
+void HttpExchange::end_early() {
+    if (finished_) {
+        return;
+    }
+    truncated_ = true;
+    times_.body_done_ns = uv_hrtime();
+    finish(std::nullopt);
 }
 
 void HttpExchange::finish(std::optional<HttpError> error) {

@@ -166,6 +166,13 @@ public:
     // done(error) otherwise; what was learnt until then stays readable either way.
     void start(HttpExchangeOptions options, HttpClientRequest request, Done done);
 
+    // Streaming mode: the caller has read enough (a body over its own limit). Stops reading,
+    // closes the connection and completes the exchange as if the response had ended here:
+    // done(nullopt) follows from the loop, body_done_ns is now and truncated() is true. May be
+    // called from inside on_head or on_body_chunk; a no-op once the exchange has finished.
+    void end_early();
+    bool truncated() const { return truncated_; }
+
     const HttpClientResponse& response() const { return response_; }
     HttpClientResponse& response() { return response_; }
     const HttpExchangeTimes& times() const { return times_; }
@@ -199,6 +206,7 @@ private:
     std::unique_ptr<HttpResponseParser> parser_;
     std::string write_error_;
     bool head_reported_ = false;
+    bool truncated_ = false;
     bool finished_ = false;
     // Declaration order is destruction order in reverse: the channel goes before its stream.
     std::unique_ptr<TcpStream> stream_;

@@ -1,22 +1,55 @@
 #!/usr/bin/env bash
 # /probe throughput of sonde and of Debian's prometheus-blackbox-exporter, side by side: tcp_connect
 # against a loopback listener, dns against a dnsmasq the script starts, icmp to 127.0.0.1 (needs
-# root for raw sockets), http_2xx against sonde's own /-/healthy. Prints probes/s, CPU ms per probe, p99 and peak RSS for each.
+# root for raw sockets), http_2xx against sonde's own /-/healthy, https_2xx against an nginx the
+# script starts (TLS 1.3, a self-signed certificate given to both as tls_config.ca_file, HTTP/1.1
+# only, so that the exporter does not negotiate h2). Prints probes/s, CPU ms per probe, p99 and peak RSS for each.
 #
-#   tests/bench/probe_throughput.sh [seconds=10] [connections=32] [modules="tcp_connect dns icmp http_2xx"]
+#   tests/bench/probe_throughput.sh [seconds=10] [connections=32] [modules="tcp_connect dns icmp http_2xx https_2xx"]
 #
-# Needs: build/sonde, prometheus-blackbox-exporter, dnsmasq, wrk (apt-get install wrk).
+# Needs: build/sonde, prometheus-blackbox-exporter, dnsmasq, nginx, openssl, wrk (apt-get install wrk).
 # Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 duration=${1:-10}
 connections=${2:-32}
-modules=${3:-"tcp_connect dns icmp http_2xx"}
+modules=${3:-"tcp_connect dns icmp http_2xx https_2xx"}
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 2; }
 
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-cat >"$work/blackbox.yml" <<'YML'
+# A self-signed certificate for 127.0.0.1; it is its own CA for both probers.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1,DNS:localhost \
+    -keyout "$work/key.pem" -out "$work/cert.pem" >/dev/null 2>&1
+mkdir -p "$work/nginx/logs" "$work/nginx/tmp"
+{
+    [ "$(id -u)" = 0 ] && echo "user root;"
+    cat <<NGINX
+worker_processes 1;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/logs/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $work/nginx/tmp/body;
+  proxy_temp_path $work/nginx/tmp/proxy;
+  fastcgi_temp_path $work/nginx/tmp/fastcgi;
+  uwsgi_temp_path $work/nginx/tmp/uwsgi;
+  scgi_temp_path $work/nginx/tmp/scgi;
+  server {
+    listen 127.0.0.1:19443 ssl;
+    ssl_certificate $work/cert.pem;
+    ssl_certificate_key $work/key.pem;
+    location = /ok { default_type text/plain; return 200 "healthy\n"; }
+  }
+}
+NGINX
+} >"$work/nginx.conf"
+/usr/sbin/nginx -p "$work/nginx/" -c "$work/nginx.conf" -e "$work/nginx/logs/error.log" \
+    -g 'daemon off;' >/dev/null 2>&1 &
+
+cat >"$work/blackbox.yml" <<YML
 modules:
   tcp_connect:
     prober: tcp
@@ -35,6 +68,13 @@ modules:
     http:
       preferred_ip_protocol: ip4
       enable_http2: false
+  https_2xx:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_not_ssl: true
+      tls_config:
+        ca_file: $work/cert.pem
 YML
 
 /usr/sbin/dnsmasq --no-daemon --conf-file=/dev/null --pid-file= --port=19153 \
@@ -59,6 +99,7 @@ target_of() {
         dns) echo 127.0.0.1:19153 ;;
         icmp) echo 127.0.0.1 ;;
         http_2xx) echo http://127.0.0.1:19181/-/healthy ;;
+        https_2xx) echo https://127.0.0.1:19443/ok ;;
     esac
 }
 

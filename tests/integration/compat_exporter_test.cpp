@@ -8,6 +8,9 @@
 //  - probe_failed_due_to_bytes: added in 0.28 with expect_bytes.
 //  - probe_failed_due_to_regex when the connection fails: 0.23 registers it before dialing;
 //    newer versions only once connected.
+//  - probe_tls_cipher_info and the serialnumber label of probe_ssl_last_chain_info: added to
+//    the exporter after 0.23; sonde has both. The chain info's other labels and value are
+//    compared (without serialnumber), the cipher by the http tests.
 // Not compared at all: query_response `labels` (probe_expect_info, 0.26) and `expect_bytes`
 // (0.28), which 0.23 rejects as unknown fields; the tcp tests cover them.
 #include <mutex>
@@ -16,6 +19,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/support/metrics_parse.hpp"
+#include "tests/support/nginx_server.hpp"
 #include "tests/support/sonde_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/threaded_http_server.hpp"
@@ -58,12 +62,40 @@ bool ignored_difference(const std::string& name, bool connect_failed) {
     if (name == "probe_timeout_seconds" || name == "probe_failed_due_to_bytes") {
         return true;
     }
+    // Newer than 0.23: probe_tls_cipher_info (its name and value are checked by the http
+    // tests against the handshake).
+    if (name == "probe_tls_cipher_info") {
+        return true;
+    }
     return connect_failed && name == "probe_failed_due_to_regex";
 }
 
 bool is_duration(const std::string& key) {
     return key.find("duration_seconds") != std::string::npos ||
            key.find("lookup_time_seconds") != std::string::npos;
+}
+
+// A sample key without one label: `name{a="x",serialnumber="y",b="z"}` -> `name{a="x",b="z"}`.
+std::string without_label(const std::string& key, const std::string& label) {
+    const auto at = key.find(label + "=\"");
+    if (at == std::string::npos) {
+        return key;
+    }
+    auto end = key.find('"', at + label.size() + 2);
+    while (end != std::string::npos && key[end - 1] == '\\') {
+        end = key.find('"', end + 1);
+    }
+    if (end == std::string::npos) {
+        return key;
+    }
+    std::size_t from = at;
+    std::size_t to = end + 1;
+    if (to < key.size() && key[to] == ',') {
+        ++to;
+    } else if (from > 0 && key[from - 1] == ',') {
+        --from;
+    }
+    return key.substr(0, from) + key.substr(to);
 }
 
 // Probes query through sonde and through the exporter and checks that the metric names agree
@@ -77,6 +109,12 @@ test::Samples compare_side_by_side(std::uint16_t sonde_port, std::uint16_t expor
     REQUIRE(theirs.status == 200);
     auto our_samples = test::parse_samples(ours.body);
     const auto their_samples = test::parse_samples(theirs.body);
+    // probe_ssl_last_chain_info's serialnumber label came after 0.23; the other labels and the
+    // value are compared.
+    test::Samples comparable;
+    for (const auto& [key, value] : our_samples) {
+        comparable[without_label(key, "serialnumber")] = value;
+    }
     INFO("sonde:\n" << ours.body << "\nexporter:\n" << theirs.body);
     const auto kept_names = [&](const test::Samples& samples) {
         std::set<std::string> names;
@@ -93,8 +131,8 @@ test::Samples compare_side_by_side(std::uint16_t sonde_port, std::uint16_t expor
             continue;
         }
         INFO("sample " << key);
-        REQUIRE(our_samples.count(key) == 1);
-        CHECK(our_samples.at(key) == Approx(value));
+        REQUIRE(comparable.count(key) == 1);
+        CHECK(comparable.at(key) == Approx(value));
     }
     return our_samples;
 }
@@ -335,6 +373,129 @@ TEST_CASE("http probes match blackbox_exporter side by side", "[integration][com
     const std::lock_guard<std::mutex> lock(agents_mutex);
     CHECK(agents.count("Blackbox Exporter/0.23.0") == 1);
     CHECK(agents.size() == 2);
+}
+
+std::string nginx_compat_config(const std::string& ca_file) {
+    const std::string ca = "      tls_config:\n        ca_file: " + ca_file + "\n";
+    return R"yaml(modules:
+  http_2xx:
+    prober: http
+  http_v4:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+  no_follow:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      follow_redirects: false
+  not_ssl:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_not_ssl: true
+  gzip:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      compression: gzip
+      headers:
+        Accept-Encoding: gzip
+      fail_if_body_not_matches_regexp: ["line 0 of a large text file"]
+  header_ok:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_header_not_matches:
+      - header: X-Sonde
+        regexp: "^nginx-"
+  header_bad:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_header_matches:
+      - header: X-Sonde
+        regexp: "peer$"
+  basic_auth:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      basic_auth:
+        username: prober
+        password: s3cret
+  head:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      method: HEAD
+  https:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      fail_if_not_ssl: true
+)yaml" + ca +
+           R"yaml(  https_no_ca:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+)yaml";
+}
+
+// The matrix against a real nginx (HTTP/1.1 only, so the exporter's h2 negotiation lands on
+// HTTP/1.1 too): plain and https with the test CA, gzip with compression, redirects across
+// schemes, 404 and 503, fail_if_not_ssl, header regexes, basic auth, HEAD, Last-Modified and
+// the certificate metrics. Differences allowed are the ones named above; whatever else 0.23
+// lacks is named in ignored_nginx_difference.
+TEST_CASE("http probes of nginx match blackbox_exporter side by side",
+          "[integration][compat][http][nginx]") {
+    if (!test::NginxServer::available()) {
+        WARN("nginx is not installed: " << test::NginxServer::kBinary);
+        return;
+    }
+    test::NginxServer nginx;
+    test::TempDir dir;
+    const std::string config = dir.write("blackbox.yml", nginx_compat_config(nginx.ca_file()));
+    test::SondeProcess sonde({"--config.file=" + config});
+    const std::uint16_t exporter_port = test::free_port();
+    test::SondeProcess exporter({kExporter, "--config.file=" + config,
+                                 "--web.listen-address=127.0.0.1:" + std::to_string(exporter_port)},
+                                "Listening on", exporter_port);
+    struct Case {
+        std::string module;
+        std::string target;
+        double success;
+        bool connect_fails;
+    };
+    const std::vector<Case> cases = {
+        {"http_2xx", nginx.http_url("/ok"), 1, false},
+        {"http_v4", nginx.http_url("/ok"), 1, false},
+        {"http_v4", nginx.http_url("/status/404"), 0, false},
+        {"http_v4", nginx.http_url("/status/503"), 0, false},
+        {"http_v4", nginx.http_url("/redirect"), 1, false},
+        {"http_v4", nginx.http_url("/chain/1"), 1, false},
+        {"no_follow", nginx.http_url("/redirect"), 0, false},
+        {"http_v4", nginx.http_url("/static.html"), 1, false},
+        {"http_v4", nginx.http_url("/big.txt"), 1, false},
+        {"gzip", nginx.http_url("/big.txt"), 1, false},
+        {"not_ssl", nginx.http_url("/ok"), 0, false},
+        {"header_ok", nginx.http_url("/headers"), 1, false},
+        {"header_bad", nginx.http_url("/headers"), 0, false},
+        {"basic_auth", nginx.http_url("/private/"), 1, false},
+        {"http_v4", nginx.http_url("/private/"), 0, false},
+        {"head", nginx.http_url("/static.html"), 1, false},
+        {"https", nginx.https_url("/ok"), 1, false},
+        {"https", nginx.https_url("/status/404"), 0, false},
+        {"https", nginx.http_url("/to-https"), 1, false},
+        {"https", nginx.https_url("/chain/1"), 1, false},
+        {"https_no_ca", nginx.https_url("/ok"), 0, true},
+    };
+    for (const auto& c : cases) {
+        INFO("module " << c.module << " target " << c.target);
+        const std::string query = "/probe?module=" + c.module + "&target=" + c.target;
+        const auto our_samples =
+            compare_side_by_side(sonde.port(), exporter.port(), query, c.connect_fails);
+        CHECK(our_samples.at("probe_success") == c.success);
+    }
 }
 
 }  // namespace

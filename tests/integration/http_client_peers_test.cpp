@@ -227,6 +227,43 @@ TEST_CASE("streaming mode delivers body chunks with no overall cap", "[integrati
     REQUIRE(fx.close() == 0);
 }
 
+TEST_CASE("end_early from on_body_chunk completes the exchange at once",
+          "[integration][http_client][http]") {
+    LoopFixture fx;
+    {
+        // Announces far more than it sends and never ends: only end_early can complete it.
+        const std::string reply =
+            "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n" + std::string(4096, 'e');
+        ScriptedTcpServer server(fx.loop(), {}, reply_with(reply, false));
+        ExchangeRun run(fx.loop());
+        HttpExchangeOptions options = to_local(server.port());
+        std::size_t streamed = 0;
+        int chunks_after_end = 0;
+        bool ended = false;
+        options.on_body_chunk = [&](std::string_view chunk) {
+            if (ended) {
+                ++chunks_after_end;
+            }
+            streamed += chunk.size();
+            if (streamed >= 1024 && !ended) {
+                ended = true;
+                run.exchange->end_early();
+                run.exchange->end_early();  // a no-op once finished
+            }
+        };
+        run.start(std::move(options), get());
+        REQUIRE(fx.run_until([&] { return run.calls > 0; }));
+        CHECK(run.calls == 1);
+        CHECK_FALSE(run.error);
+        CHECK(run.exchange->truncated());
+        CHECK(run.exchange->response().head.status == 200);
+        CHECK(run.exchange->times().body_done_ns >= run.exchange->times().first_byte_ns);
+        CHECK(chunks_after_end == 0);
+        run.exchange.reset();
+    }
+    REQUIRE(fx.close() == 0);
+}
+
 struct Pki {
     test::TestCert ca = test::make_ca("sonde http client CA");
     test::TestCert leaf = test::make_signed(test::localhost_spec(), ca);

@@ -17,6 +17,12 @@ ProbeHarness::~ProbeHarness() {
     resolver_.reset();
 }
 
+void ProbeHarness::use_resolver(net::ResolverOptions options) {
+    auto resolver = net::Resolver::create(fx_.loop(), std::move(options));
+    REQUIRE(resolver.has_value());
+    resolver_ = std::move(resolver.value());
+}
+
 void ProbeHarness::load(const std::string& config_yaml) {
     auto loaded = config::load_config_text(config_yaml, "test.yml");
     if (!loaded) {

@@ -22,6 +22,10 @@ public:
     Loop& loop() { return fx_.loop(); }
     LoopFixture& fixture() { return fx_; }
 
+    // Replaces the resolver by one built with these options (tests pointing it at a
+    // FakeDnsServer on this loop).
+    void use_resolver(net::ResolverOptions options);
+
     // Loads `modules:` YAML (the text after "modules:\n"); REQUIREs it to be valid.
     void load(const std::string& config_yaml);
 

@@ -2,51 +2,23 @@
 
 #include <string>
 
-#include <brotli/encode.h>
 #include <catch2/catch.hpp>
 #include <zlib.h>
 
-#include "prober/net/gzip.hpp"
+#include "tests/support/compressors.hpp"
 
 namespace sonde::net {
 namespace {
 
-std::string deflate_raw(const std::string& data) {
-    z_stream z{};
-    REQUIRE(deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-    std::string out(deflateBound(&z, static_cast<uLong>(data.size())), '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return out;
-}
-
-std::string brotli(const std::string& data) {
-    std::string out(BrotliEncoderMaxCompressedSize(data.size()) + 16, '\0');
-    std::size_t size = out.size();
-    REQUIRE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW,
-                                  BROTLI_DEFAULT_MODE, data.size(),
-                                  reinterpret_cast<const std::uint8_t*>(data.data()), &size,
-                                  reinterpret_cast<std::uint8_t*>(out.data())) == BROTLI_TRUE);
-    out.resize(size);
-    return out;
-}
-
 std::string compress_with(const std::string& algorithm, const std::string& data) {
     if (algorithm == "gzip") {
-        auto gz = gzip_compress(data);
-        REQUIRE(gz);
-        return *gz;
+        return test::gzip_compress(data);
     }
     if (algorithm == "deflate") {
-        return deflate_raw(data);
+        return test::deflate_raw(data);
     }
     if (algorithm == "br") {
-        return brotli(data);
+        return test::brotli_compress(data);
     }
     return data;
 }
@@ -108,6 +80,26 @@ TEST_CASE("gzip reads concatenated members and rejects trailing garbage", "[unit
     CHECK(result.data == "one two");
     CHECK(decompress("gzip", compress_with("gzip", "x") + "junk", 1 << 20).status ==
           DecompressStatus::Corrupt);
+}
+
+TEST_CASE("errors carry Go's texts and the bytes decoded before them", "[unit]") {
+    const std::string algorithm = GENERATE("gzip", "deflate", "br");
+    CAPTURE(algorithm);
+    std::string text;
+    for (int i = 0; text.size() < 200000; ++i) {
+        text += std::to_string(i * 7919) + " ";
+    }
+    const std::string good = compress_with(algorithm, text);
+    const auto truncated =
+        decompress(algorithm, good.substr(0, good.size() - good.size() / 4), 1 << 20);
+    CHECK(truncated.status == DecompressStatus::Corrupt);
+    CHECK(truncated.error == "unexpected EOF");
+    CHECK_FALSE(truncated.data.empty());
+    CHECK(text.compare(0, truncated.data.size(), truncated.data) == 0);
+    const std::string corrupt_text = algorithm == std::string("br")     ? "brotli: corrupt input"
+                                     : algorithm == std::string("gzip") ? "gzip: invalid header"
+                                                                        : "flate: corrupt input";
+    CHECK(decompress(algorithm, "\xff\xff\xff\xff", 1 << 20).error == corrupt_text);
 }
 
 TEST_CASE("an unknown algorithm is Unsupported with the exporter's message", "[unit]") {

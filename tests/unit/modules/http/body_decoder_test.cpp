@@ -2,45 +2,23 @@
 
 #include <string>
 
-#include <brotli/encode.h>
 #include <catch2/catch.hpp>
-#include <zlib.h>
 
-#include "prober/net/gzip.hpp"
+#include "tests/support/compressors.hpp"
 
 namespace sonde::modules::http {
 namespace {
 
 std::string raw_deflate(const std::string& data) {
-    z_stream stream{};
-    REQUIRE(deflateInit2(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) ==
-            Z_OK);
-    std::string out(deflateBound(&stream, static_cast<uLong>(data.size())), '\0');
-    stream.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    stream.avail_in = static_cast<uInt>(data.size());
-    stream.next_out = reinterpret_cast<Bytef*>(out.data());
-    stream.avail_out = static_cast<uInt>(out.size());
-    REQUIRE(deflate(&stream, Z_FINISH) == Z_STREAM_END);
-    out.resize(stream.total_out);
-    deflateEnd(&stream);
-    return out;
+    return test::deflate_raw(data);
 }
 
 std::string brotli(const std::string& data) {
-    std::size_t size = BrotliEncoderMaxCompressedSize(data.size());
-    std::string out(size, '\0');
-    REQUIRE(BrotliEncoderCompress(BROTLI_DEFAULT_QUALITY, BROTLI_DEFAULT_WINDOW,
-                                  BROTLI_DEFAULT_MODE, data.size(),
-                                  reinterpret_cast<const std::uint8_t*>(data.data()), &size,
-                                  reinterpret_cast<std::uint8_t*>(out.data())) == BROTLI_TRUE);
-    out.resize(size);
-    return out;
+    return test::brotli_compress(data);
 }
 
 std::string gzip(const std::string& data) {
-    auto compressed = net::gzip_compress(data);
-    REQUIRE(compressed.has_value());
-    return *compressed;
+    return test::gzip_compress(data);
 }
 
 TEST_CASE("compression_from_config", "[unit][http]") {
