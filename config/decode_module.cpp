@@ -23,6 +23,7 @@ struct Section {
 };
 constexpr Section kSections[] = {
     {"modules", decode_modules},
+    {"discovery", decode_discovery},
 };
 
 }  // namespace
@@ -76,6 +77,9 @@ void decode_config(const YAML::Node& root, Config& out, DecodeContext& ctx) {
         }
         return false;
     });
+    for (const auto& check : ctx.after_decode) {
+        check(out);
+    }
 }
 
 }  // namespace sonde::config::detail

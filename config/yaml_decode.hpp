@@ -29,6 +29,9 @@ struct DecodeError {
 // State shared by one load: where warnings go, with their position.
 struct DecodeContext {
     std::vector<std::pair<YAML::Mark, std::string>> warnings;
+    // Checks that need the whole file (a section naming a module defined later), run in order
+    // once every section is decoded; they fail() like the decoders.
+    std::vector<std::function<void(const Config&)>> after_decode;
 };
 
 // The keys seen in one mapping, so that checks made after decoding can point at the key they
