@@ -52,10 +52,11 @@ json ingress(const std::string& ns, const std::string& name) {
         {"spec",
          {{"tls", json::array({{{"hosts", json::array({"*.example.test"})}}})},
           {"rules",
-           json::array({{{"host", name + ".example.test"},
-                         {"http", {{"paths", json::array({{{"path", "/healthz"},
-                                                            {"pathType", "Prefix"}}})}}}},
-                        {{"host", "plain.test"}}})}}}};
+           json::array(
+               {{{"host", name + ".example.test"},
+                 {"http",
+                  {{"paths", json::array({{{"path", "/healthz"}, {"pathType", "Prefix"}}})}}}},
+                {{"host", "plain.test"}}})}}}};
 }
 
 // The discovery under test, its loop, and what it handed over.
@@ -66,7 +67,8 @@ public:
             return uv_timer_init(fixture_.loop().raw(), t);
         }) == 0);
         // The fake changes on its own thread: wake the loop often enough to look.
-        uv_timer_start(ticker_.get(), [](uv_timer_t*) {}, 5, 5);
+        uv_timer_start(
+            ticker_.get(), [](uv_timer_t*) {}, 5, 5);
         options.config.interval = 30s;
         options.backoff.initial = 50ms;
         options.backoff.cap = 400ms;
@@ -166,9 +168,10 @@ TEST_CASE("kube discovery: list, then watch sees add, modify, delete", "[integra
     api.put_service(service("shop", "cart", json{{"sonde.io/port", "http"}}));
     REQUIRE(h.wait_targets({"cart.shop.svc:80", "web.shop.svc:80", "web.shop.svc:9090"}));
     // MODIFIED: an override changes the targets; opting out removes them.
-    api.put_service(service("shop", "cart", json{{"sonde.io/path", "/healthz"},
-                                                 {"sonde.io/port", "admin"},
-                                                 {"sonde.io/interval", "10s"}}));
+    api.put_service(service("shop", "cart",
+                            json{{"sonde.io/path", "/healthz"},
+                                 {"sonde.io/port", "admin"},
+                                 {"sonde.io/interval", "10s"}}));
     REQUIRE(h.wait_targets(
         {"http://cart.shop.svc:9090/healthz", "web.shop.svc:80", "web.shop.svc:9090"}));
     for (const auto& t : h.last) {
@@ -260,8 +263,8 @@ TEST_CASE("kube discovery: 410 relists and vanished objects become deletions",
     Harness h;
     h.options.config.ingresses = false;
     h.start(api);
-    REQUIRE(h.wait_targets({"gone.shop.svc:80", "gone.shop.svc:9090", "web.shop.svc:80",
-                            "web.shop.svc:9090"}));
+    REQUIRE(h.wait_targets(
+        {"gone.shop.svc:80", "gone.shop.svc:9090", "web.shop.svc:80", "web.shop.svc:9090"}));
     REQUIRE(h.wait([&] { return api.open_watches() == 1; }));
 
     // While the API server is down, an object goes and another comes; history is compacted,
@@ -436,8 +439,7 @@ TEST_CASE("kube discovery: a wrong token is an error with backoff, not a hot loo
     REQUIRE(h.wait([&] { return h.status().healthy; }));
 }
 
-TEST_CASE("kube discovery: destroyed mid-list, mid-watch and mid-backoff",
-          "[integration][kube]") {
+TEST_CASE("kube discovery: destroyed mid-list, mid-watch and mid-backoff", "[integration][kube]") {
     FakeKubeApi api;
     for (int i = 0; i < 50; ++i) {
         api.put_service(service("shop", "s" + std::to_string(i)));
