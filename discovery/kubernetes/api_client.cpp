@@ -19,11 +19,12 @@ constexpr std::uint64_t kResolveTimeoutMs = 10000;
 // One request, tried at most twice (a second time after a 401 with a token file).
 class ApiClient::Call : public ApiCall {
 public:
-    Call(ApiClient& client, std::string target, std::chrono::milliseconds timeout, OnChunk on_chunk,
-         Done done, bool streaming)
+    Call(ApiClient& client, std::string target, std::chrono::milliseconds timeout, OnOpen on_open,
+         OnChunk on_chunk, Done done, bool streaming)
         : client_(client),
           target_(std::move(target)),
           timeout_(timeout),
+          on_open_(std::move(on_open)),
           on_chunk_(std::move(on_chunk)),
           done_(std::move(done)),
           streaming_(streaming) {}
@@ -83,7 +84,12 @@ private:
         options.tls = client_.tls_;
         options.server_name = client_.config_.host;
         if (streaming_) {
-            options.on_head = [this](const net::HttpResponseHead& head) { status_ = head.status; };
+            options.on_head = [this](const net::HttpResponseHead& head) {
+                status_ = head.status;
+                if (status_ == 200 && on_open_) {
+                    on_open_();
+                }
+            };
             options.on_body_chunk = [this](std::string_view chunk) {
                 if (status_ == 200) {
                     on_chunk_(chunk);
@@ -148,6 +154,7 @@ private:
     ApiClient& client_;
     std::string target_;
     std::chrono::milliseconds timeout_;
+    OnOpen on_open_;
     OnChunk on_chunk_;
     Done done_;
     bool streaming_;
@@ -197,16 +204,16 @@ Result<std::unique_ptr<ApiClient>> ApiClient::create(Loop& loop, KubeClientConfi
 
 std::unique_ptr<ApiCall> ApiClient::get(std::string target, std::chrono::milliseconds timeout,
                                         Done done) {
-    auto call = std::make_unique<Call>(*this, std::move(target), timeout, OnChunk{},
+    auto call = std::make_unique<Call>(*this, std::move(target), timeout, OnOpen{}, OnChunk{},
                                        std::move(done), false);
     call->start();
     return call;
 }
 
 std::unique_ptr<ApiCall> ApiClient::stream(std::string target, std::chrono::milliseconds timeout,
-                                           OnChunk on_chunk, Done done) {
-    auto call = std::make_unique<Call>(*this, std::move(target), timeout, std::move(on_chunk),
-                                       std::move(done), true);
+                                           OnOpen on_open, OnChunk on_chunk, Done done) {
+    auto call = std::make_unique<Call>(*this, std::move(target), timeout, std::move(on_open),
+                                       std::move(on_chunk), std::move(done), true);
     call->start();
     return call;
 }

@@ -12,8 +12,9 @@
 // Callback contract:
 //  - done runs exactly once per call, on the loop, never inside get()/stream(), from a task
 //    with none of the call's code below it: the caller MAY destroy the call inside done.
-//  - on_chunk (stream()) gets the decoded body bytes of a 200 answer as they arrive. It runs
-//    inside socket callbacks: it must not destroy the call (hand it to loop.defer_delete()).
+//  - on_open (stream()) runs once when a 200 answer's head arrived, and on_chunk gets the
+//    decoded body bytes of that answer as they arrive. Both run inside socket callbacks: they
+//    must not destroy the call (hand it to loop.defer_delete()).
 
 #include <chrono>
 #include <functional>
@@ -54,6 +55,7 @@ public:
     // An error (transport failure, timeout) or the answer, whatever its status.
     using Done = std::function<void(Result<ApiResponse> response)>;
     using OnChunk = std::function<void(std::string_view chunk)>;
+    using OnOpen = std::function<void()>;
 
     // Builds the TLS context at once (an unreadable CA or key is an error here). resolver
     // resolves a server given by name; when null and one is needed, the client makes its own.
@@ -70,7 +72,7 @@ public:
                                                std::chrono::milliseconds timeout, Done done);
     // GET target with the body streamed to on_chunk (watches).
     [[nodiscard]] std::unique_ptr<ApiCall> stream(std::string target,
-                                                  std::chrono::milliseconds timeout,
+                                                  std::chrono::milliseconds timeout, OnOpen on_open,
                                                   OnChunk on_chunk, Done done);
 
     const KubeClientConfig& config() const { return config_; }

@@ -211,6 +211,13 @@ void Reflector::watch_start() {
     const std::uint64_t generation = ++generation_;
     call_ = api_.stream(
         base_path() + "?" + query, std::chrono::seconds(timeout_seconds) + kWatchGrace,
+        [this, generation] {
+            // The server accepted the watch: healthy again, though nothing new was learnt yet
+            // (last_sync_seconds moves with data only).
+            if (generation == generation_) {
+                stats_.healthy = stats_.synced;
+            }
+        },
         [this, generation](std::string_view chunk) {
             if (generation == generation_) {
                 on_watch_chunk(chunk);

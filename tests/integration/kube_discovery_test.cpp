@@ -310,12 +310,15 @@ TEST_CASE("kube discovery: 500 and 429 back off, honouring Retry-After", "[integ
         api.fail_next(1, 429, 1);
         api.close_watches();
         REQUIRE(h.wait([&] { return h.status().watch_errors == 1; }));
+        CHECK_FALSE(h.status().healthy);
         const auto refused_at = std::chrono::steady_clock::now();
         REQUIRE(h.wait([&] { return api.open_watches() == 1; }));
         // The backoff alone would retry after 50 ms; Retry-After says one second.
         CHECK(std::chrono::steady_clock::now() - refused_at > 900ms);
         CHECK(api.counts(KubeKind::Service).list == 1);  // a 429 retries the watch, no relist
         CHECK(h.addresses() == kWeb);
+        // An accepted watch is health enough, before any event.
+        REQUIRE(h.wait([&] { return h.status().healthy; }));
     }
 }
 
