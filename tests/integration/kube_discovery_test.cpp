@@ -96,6 +96,12 @@ public:
         if (!options.client) {
             options.client = client_for(api);
         }
+        start_without_client();
+    }
+
+    // Starts with options as they are: the client from options.config.kubeconfig or
+    // options.in_cluster when options.client is unset.
+    void start_without_client() {
         auto created = KubernetesDiscovery::create(fixture_.loop(), logger_, nullptr, options,
                                                    [this](const TargetSet& targets) {
                                                        ++calls;
@@ -482,4 +488,66 @@ TEST_CASE("kube discovery: destroyed mid-list, mid-watch and mid-backoff", "[int
         REQUIRE(h.wait([&] { return destroyed; }));
     }
     CHECK(h.discovery == nullptr);
+}
+
+TEST_CASE("kube discovery: in-cluster files and a kubeconfig reach the API",
+          "[integration][kube]") {
+    FakeKubeApi api;
+    api.put_service(service("shop", "web"));
+    sonde::test::TempDir dir;
+    Harness h;
+    h.options.config.ingresses = false;
+    SECTION("in-cluster: service account files and KUBERNETES_SERVICE_*") {
+        dir.write("token", api.token() + "\n");
+        dir.write("ca.crt", api.ca_pem());
+        dir.write("namespace", "monitoring\n");
+        h.options.in_cluster.root = dir.path();
+        const std::string port = std::to_string(api.port());
+        h.options.in_cluster.getenv = [port](const char* name) -> const char* {
+            if (std::string_view(name) == "KUBERNETES_SERVICE_HOST") {
+                return "127.0.0.1";
+            }
+            if (std::string_view(name) == "KUBERNETES_SERVICE_PORT") {
+                return port.c_str();
+            }
+            return nullptr;
+        };
+        h.options.client.reset();
+        h.start_without_client();
+        CHECK(h.discovery->client_config().default_namespace == "monitoring");
+    }
+    SECTION("kubeconfig with inline CA and token") {
+        h.options.config.kubeconfig = dir.write("kubeconfig", api.kubeconfig("shop"));
+        h.start_without_client();
+        CHECK(h.discovery->client_config().default_namespace == "shop");
+    }
+    REQUIRE(h.wait_targets(kWeb));
+    CHECK(h.status().healthy);
+}
+
+TEST_CASE("kube discovery: configuration errors come back from create()", "[integration][kube]") {
+    sonde::test::LoopFixture fixture;
+    sonde::Logger logger(sonde::LogLevel::Error);
+    KubernetesDiscoveryOptions options;
+    SECTION("no kubeconfig file") {
+        options.config.kubeconfig = "/nonexistent/kubeconfig";
+        auto created = KubernetesDiscovery::create(fixture.loop(), logger, nullptr, options,
+                                                   [](const TargetSet&) {});
+        REQUIRE_FALSE(created);
+        CHECK(created.error() ==
+              "kubernetes discovery: kubeconfig: cannot open "
+              "/nonexistent/kubeconfig: No such file or directory");
+    }
+    SECTION("an unreadable CA file") {
+        KubeClientConfig client;
+        client.host = "127.0.0.1";
+        client.tls.ca_file = "/nonexistent/ca.crt";
+        options.client = client;
+        auto created = KubernetesDiscovery::create(fixture.loop(), logger, nullptr, options,
+                                                   [](const TargetSet&) {});
+        REQUIRE_FALSE(created);
+        CHECK(created.error().rfind("kubernetes discovery: kubernetes API 127.0.0.1:443: ", 0) ==
+              0);
+    }
+    CHECK(fixture.close() == 0);
 }
