@@ -551,3 +551,34 @@ TEST_CASE("kube discovery: configuration errors come back from create()", "[inte
     }
     CHECK(fixture.close() == 0);
 }
+
+// Not run by default: `sonde_integration_tests "[kube-bench]"` prints how long the first list
+// of many Services takes and the delay from an API change to the hand-over.
+TEST_CASE("kube discovery: list of 5000 Services, event to hand-over delay", "[.][kube-bench]") {
+    FakeKubeApi api;
+    for (int i = 0; i < 5000; ++i) {
+        api.put_service(service("ns" + std::to_string(i % 50), "s" + std::to_string(i)));
+    }
+    Harness h(60000);
+    h.options.config.ingresses = false;
+    const auto started = std::chrono::steady_clock::now();
+    h.start(api);
+    REQUIRE(h.wait([&] { return h.last.size() == 10000; }));
+    const auto listed = std::chrono::steady_clock::now();
+    REQUIRE(h.wait([&] { return api.open_watches() == 1; }));
+    std::vector<double> delays;
+    for (int i = 0; i < 20; ++i) {
+        const int before = h.calls;
+        const auto put_at = std::chrono::steady_clock::now();
+        api.put_service(service("late", "l" + std::to_string(i)));
+        REQUIRE(h.wait([&] { return h.calls > before; }));
+        delays.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - put_at)
+                .count());
+    }
+    std::sort(delays.begin(), delays.end());
+    const double list_ms = std::chrono::duration<double, std::milli>(listed - started).count();
+    WARN("5000 Services (10 pages) listed and handed over in "
+         << list_ms << " ms; API change to hand-over: median " << delays[10] << " ms, max "
+         << delays.back() << " ms (polled every 5 ms)");
+}
