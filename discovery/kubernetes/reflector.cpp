@@ -255,8 +255,17 @@ void Reflector::on_watch_chunk(std::string_view chunk) {
     }
 }
 
+bool Reflector::expired_again() {
+    // A relist right after expiry is normal; a watch from a fresh list that expires again
+    // before any event is a server in trouble, and relisting at once would hot-loop.
+    return ++expired_in_a_row_ > 1;
+}
+
 void Reflector::on_watch_event(WatchEvent event) {
     ++watch_events_;
+    if (event.type != WatchEventType::Error) {
+        expired_in_a_row_ = 0;
+    }
     switch (event.type) {
         case WatchEventType::Added:
         case WatchEventType::Modified:
@@ -276,7 +285,7 @@ void Reflector::on_watch_event(WatchEvent event) {
     if (is_expired(status)) {
         logger_.info("kubernetes watch expired, relisting",
                      {{"resource", name_}, {"err", status.message}});
-        abort_watch(Next::Relist, false);
+        abort_watch(Next::Relist, expired_again());
         return;
     }
     ++stats_.watch_errors;
@@ -324,7 +333,11 @@ void Reflector::on_watch_done(Result<ApiResponse> response) {
     if (is_expired(status)) {
         logger_.info("kubernetes watch expired, relisting",
                      {{"resource", name_}, {"err", status.message}});
-        list_start();
+        if (expired_again()) {
+            retry_after_failure(Next::Relist, 0ms);
+        } else {
+            list_start();
+        }
         return;
     }
     ++stats_.watch_errors;

@@ -8,7 +8,8 @@
 //  - watch from the list's resourceVersion with allowWatchBookmarks and a randomised
 //    timeoutSeconds, applying ADDED/MODIFIED/DELETED and remembering every event's
 //    resourceVersion (bookmarks included); a clean end re-watches from there without relisting;
-//  - 410 (HTTP, or an ERROR event) relists; 429, 5xx and transport errors retry the watch after
+//  - 410 (HTTP, or an ERROR event) relists (after a backoff when the watch that followed the
+//    relist expired again before any event); 429, 5xx and transport errors retry the watch after
 //    a backoff (Retry-After when the server gave one); other failures back off and relist; a
 //    watch that ends within a second with no event counts as a failure.
 // The store only ever changes on data from the API server: the server being down leaves it as
@@ -113,6 +114,8 @@ private:
     // Ends the open watch from inside its chunk callback and continues with `next`.
     void abort_watch(Next next, bool failed);
     void retry_after_failure(Next next, std::chrono::milliseconds retry_after);
+    // Counts an expiry; true when the previous watch expired too, with no event between.
+    bool expired_again();
     void schedule(std::chrono::milliseconds delay, Next next);
     void apply(const nlohmann::json& object, bool deleted);
     void mark_synced();
@@ -137,6 +140,7 @@ private:
     std::unique_ptr<ApiCall> call_;
     JsonStreamFramer framer_;
     std::uint64_t watch_events_ = 0;
+    int expired_in_a_row_ = 0;
     std::chrono::milliseconds watch_started_{0};
     // Bumped whenever the current call is dropped: callbacks of an older call (one already
     // handed to defer_delete) find it changed and do nothing.

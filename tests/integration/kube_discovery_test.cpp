@@ -307,6 +307,17 @@ TEST_CASE("kube discovery: 500 and 429 back off, honouring Retry-After", "[integ
         CHECK(h.status().list_requests == 3);
         CHECK(h.status().healthy);
     }
+    SECTION("503 with Retry-After: 1 on the list") {
+        api.fail_next(1, 503, 1);
+        Harness h;
+        h.options.config.ingresses = false;
+        h.start(api);
+        REQUIRE(h.wait([&] { return h.status().list_errors == 1; }));
+        const auto refused_at = std::chrono::steady_clock::now();
+        REQUIRE(h.wait_targets(kWeb));
+        CHECK(std::chrono::steady_clock::now() - refused_at > 900ms);
+        CHECK(h.status().list_requests == 2);
+    }
     SECTION("429 with Retry-After: 1 on the watch") {
         Harness h;
         h.options.config.ingresses = false;
