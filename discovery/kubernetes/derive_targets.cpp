@@ -88,7 +88,7 @@ Result<std::optional<Common>> read_common(const json& object, const std::string&
         if (module->empty()) {
             return bad_annotation(kModuleAnnotation, *module, "empty module name");
         }
-        if (!options.modules.empty() && options.modules.count(*module) == 0) {
+        if (!options.modules.empty() && !options.modules.contains(*module)) {
             return bad_annotation(kModuleAnnotation, *module, "not a module of the config");
         }
         common.module = *module;
@@ -205,6 +205,42 @@ void add_unique(TargetSet& targets, Target target) {
     }
 }
 
+// The union of spec.tls[].hosts.
+std::vector<std::string> ingress_tls_hosts(const json* spec) {
+    std::vector<std::string> hosts;
+    const json* tls = spec == nullptr ? nullptr : array_member(*spec, "tls");
+    if (tls == nullptr) {
+        return hosts;
+    }
+    for (const json& entry : *tls) {
+        const json* list = array_member(entry, "hosts");
+        if (list == nullptr) {
+            continue;
+        }
+        for (const json& host : *list) {
+            if (host.is_string()) {
+                hosts.push_back(host.get<std::string>());
+            }
+        }
+    }
+    return hosts;
+}
+
+// A rule's paths: "/" without http, and for a path entry without a path.
+std::vector<std::string> rule_paths(const json& rule) {
+    const json* http = member(rule, "http");
+    const json* list = http == nullptr ? nullptr : array_member(*http, "paths");
+    if (list == nullptr) {
+        return {"/"};
+    }
+    std::vector<std::string> paths;
+    for (const json& path : *list) {
+        std::string p = string_member(path, "path");
+        paths.push_back(p.empty() ? "/" : std::move(p));
+    }
+    return paths;
+}
+
 }  // namespace
 
 Result<TargetSet> service_targets(const json& service, const DeriveOptions& options) {
@@ -237,9 +273,11 @@ Result<TargetSet> service_targets(const json& service, const DeriveOptions& opti
     }
     TargetSet targets;
     for (const ServicePort& port : *selected) {
-        std::string address = c.name + "." + c.ns + ".svc:" + std::to_string(port.number);
+        std::string address = c.name;
+        address.append(".").append(c.ns).append(".svc:").append(std::to_string(port.number));
         if (c.scheme || c.path) {
-            address = c.scheme.value_or("http") + "://" + address + c.path.value_or("");
+            address =
+                c.scheme.value_or("http").append("://").append(address).append(c.path.value_or(""));
         }
         add_unique(targets, make_target(c, "Service", std::move(address)));
     }
@@ -259,18 +297,7 @@ Result<TargetSet> ingress_targets(const json& ingress, const DeriveOptions& opti
         return bad_annotation(kPortAnnotation, *c.port, "applies to Services only");
     }
     const json* spec = member(ingress, "spec");
-    std::vector<std::string> tls_hosts;
-    if (const json* tls = spec == nullptr ? nullptr : array_member(*spec, "tls")) {
-        for (const json& entry : *tls) {
-            if (const json* hosts = array_member(entry, "hosts")) {
-                for (const json& host : *hosts) {
-                    if (host.is_string()) {
-                        tls_hosts.push_back(host.get<std::string>());
-                    }
-                }
-            }
-        }
-    }
+    const std::vector<std::string> tls_hosts = ingress_tls_hosts(spec);
     TargetSet targets;
     const json* rules = spec == nullptr ? nullptr : array_member(*spec, "rules");
     if (rules == nullptr) {
@@ -281,30 +308,14 @@ Result<TargetSet> ingress_targets(const json& ingress, const DeriveOptions& opti
         if (host.empty()) {
             continue;
         }
-        std::string scheme = "http";
-        for (const std::string& pattern : tls_hosts) {
-            if (matches_hostname_pattern(pattern, host)) {
-                scheme = "https";
-                break;
-            }
-        }
-        if (c.scheme) {
-            scheme = *c.scheme;
-        }
-        std::vector<std::string> paths;
-        const json* http = member(rule, "http");
-        const json* path_list = http == nullptr ? nullptr : array_member(*http, "paths");
-        if (path_list == nullptr) {
-            paths.emplace_back("/");
-        } else {
-            for (const json& path : *path_list) {
-                std::string p = string_member(path, "path");
-                paths.push_back(p.empty() ? "/" : std::move(p));
-            }
-        }
-        for (const std::string& path : paths) {
-            add_unique(targets,
-                       make_target(c, "Ingress", scheme + "://" + host + c.path.value_or(path)));
+        const bool tls = std::any_of(tls_hosts.begin(), tls_hosts.end(), [&](const auto& pattern) {
+            return matches_hostname_pattern(pattern, host);
+        });
+        const std::string scheme = c.scheme.value_or(tls ? "https" : "http");
+        for (const std::string& path : rule_paths(rule)) {
+            std::string address = scheme;
+            address.append("://").append(host).append(c.path.value_or(path));
+            add_unique(targets, make_target(c, "Ingress", std::move(address)));
         }
     }
     return targets;

@@ -47,13 +47,13 @@ double unix_seconds() {
 }  // namespace
 
 const ApiResource& services_resource() {
-    static const ApiResource kResource{"/api/v1", "services", "Service"};
-    return kResource;
+    static const ApiResource resource{"/api/v1", "services", "Service"};
+    return resource;
 }
 
 const ApiResource& ingresses_resource() {
-    static const ApiResource kResource{"/apis/networking.k8s.io/v1", "ingresses", "Ingress"};
-    return kResource;
+    static const ApiResource resource{"/apis/networking.k8s.io/v1", "ingresses", "Ingress"};
+    return resource;
 }
 
 Reflector::Reflector(Loop& loop, ApiClient& api, Logger& logger, ReflectorOptions options,
