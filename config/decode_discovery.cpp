@@ -14,7 +14,7 @@ constexpr std::string_view kRoleIngress = "ingress";
 
 void check_module(const Config& config, std::string_view key, const std::string& module,
                   const YAML::Mark& mark) {
-    if (config.modules.count(module) == 0) {
+    if (!config.modules.contains(module)) {
         fail(mark, "discovery.kubernetes." + std::string(key) + " \"" + module +
                        "\" is not a module of the config");
     }

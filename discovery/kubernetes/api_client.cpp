@@ -11,7 +11,7 @@
 namespace sonde::discovery::kubernetes {
 namespace {
 
-constexpr std::size_t kMaxErrorBody = 64 * 1024;
+constexpr std::size_t kMaxErrorBody = std::size_t{64} * 1024;
 constexpr std::uint64_t kResolveTimeoutMs = 10000;
 
 }  // namespace
@@ -30,6 +30,10 @@ public:
           streaming_(streaming) {}
 
     ~Call() override = default;
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+    Call(Call&&) = delete;
+    Call& operator=(Call&&) = delete;
 
     void start() {
         if (timeout_.count() > 0) {
@@ -111,8 +115,9 @@ private:
         status_ = 0;
         error_body_.clear();
         exchange_ = std::make_unique<net::HttpExchange>(client_.loop_);
-        exchange_->start(std::move(options), std::move(request),
-                         [this](std::optional<net::HttpError> error) { on_exchange_done(error); });
+        exchange_->start(
+            std::move(options), std::move(request),
+            [this](const std::optional<net::HttpError>& error) { on_exchange_done(error); });
     }
 
     void on_exchange_done(const std::optional<net::HttpError>& error) {
@@ -147,7 +152,7 @@ private:
         done(std::move(result));
     }
 
-    std::chrono::milliseconds now() const {
+    [[nodiscard]] std::chrono::milliseconds now() const {
         return std::chrono::milliseconds(uv_now(client_.loop_.raw()));
     }
 
@@ -219,7 +224,7 @@ std::unique_ptr<ApiCall> ApiClient::stream(std::string target, std::chrono::mill
 }
 
 std::string query_escape(std::string_view value) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
+    static constexpr std::string_view kHex = "0123456789ABCDEF";
     std::string out;
     for (const char c : value) {
         const auto u = static_cast<unsigned char>(c);

@@ -236,7 +236,10 @@ std::vector<std::string> rule_paths(const json& rule) {
     std::vector<std::string> paths;
     for (const json& path : *list) {
         std::string p = string_member(path, "path");
-        paths.push_back(p.empty() ? "/" : std::move(p));
+        if (p.empty()) {
+            p = "/";
+        }
+        paths.push_back(std::move(p));
     }
     return paths;
 }
@@ -364,8 +367,9 @@ Result<std::chrono::milliseconds> parse_prometheus_duration(std::string_view tex
         if (rest.substr(0, 2) == "ms") {
             unit = 6;
         } else if (!rest.empty()) {
-            const auto it = std::find_if(std::begin(kUnits), std::end(kUnits) - 1,
-                                         [&](const Unit& u) { return u.name[0] == rest[0]; });
+            const auto* const it =
+                std::find_if(std::begin(kUnits), std::end(kUnits) - 1,
+                             [&](const Unit& u) { return u.name[0] == rest[0]; });
             if (it == std::end(kUnits) - 1) {
                 return invalid;
             }

@@ -39,7 +39,7 @@ Result<std::unique_ptr<KubernetesDiscovery>> KubernetesDiscovery::create(
         namespaces.emplace_back();  // all namespaces
     }
     KubernetesDiscovery* raw = self.get();
-    const auto add = [&](const ApiResource& resource, Reflector::Derive derive) {
+    const auto add = [&](const ApiResource& resource, const Reflector::Derive& derive) {
         for (const std::string& ns : namespaces) {
             ReflectorOptions reflector;
             reflector.resource = resource;
