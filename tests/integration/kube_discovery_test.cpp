@@ -366,6 +366,29 @@ TEST_CASE("kube discovery: a closed watch is watched again from the last resourc
     REQUIRE(h.wait_targets(kWeb));
 }
 
+TEST_CASE("kube discovery: watches that close at once without events back off",
+          "[integration][kube]") {
+    FakeKubeApi api;
+    api.put_service(service("shop", "web"));
+    Harness h;
+    h.options.config.ingresses = false;
+    h.start(api);
+    REQUIRE(h.wait_targets(kWeb));
+    // Every watch the client opens is closed cleanly before it carries any event.
+    REQUIRE(h.wait([&] {
+        if (api.open_watches() > 0) {
+            api.close_watches();
+        }
+        return h.status().watch_errors >= 4;
+    }));
+    const KubernetesDiscoveryStatus status = h.status();
+    // Each short watch counted as a failure (so it was followed by a backoff), none relisted,
+    // and the targets stayed.
+    CHECK(status.watch_requests <= status.watch_errors + 1);
+    CHECK(api.counts(KubeKind::Service).list == 1);
+    CHECK(h.addresses() == kWeb);
+}
+
 TEST_CASE("kube discovery: bookmarks move the resourceVersion", "[integration][kube]") {
     FakeKubeApi api;
     api.put_service(service("shop", "web"));
