@@ -24,6 +24,7 @@ struct Section {
 constexpr Section kSections[] = {
     {"modules", decode_modules},
     {"targets", decode_targets},
+    {"discovery", decode_discovery},
 };
 
 }  // namespace

@@ -39,6 +39,7 @@ void decode_dns(const YAML::Node& node, DnsProbe& out);
 void decode_icmp(const YAML::Node& node, IcmpProbe& out);
 void decode_grpc(const YAML::Node& node, GrpcProbe& out);
 Module decode_module(const YAML::Node& node, DecodeContext& ctx);
+void decode_discovery(const YAML::Node& node, Config& out, DecodeContext& ctx);
 
 // sonde's own top-level sections.
 void decode_targets(const YAML::Node& node, Config& out, DecodeContext& ctx);
