@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <deque>
 #include <future>
 #include <list>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -549,7 +551,7 @@ struct WatchSpec {
 
 // A request parsed far enough to route.
 struct Route {
-    enum class Type { Discovery, Collection, Object, NotFound };
+    enum class Type { Discovery, Collection, Object, Namespaces, Namespace, NotFound };
     Type type = Type::NotFound;
     KubeKind kind = KubeKind::Service;
     std::optional<std::string> namespace_name;
@@ -583,6 +585,16 @@ Route route(const std::string& path) {
     }
     auto parts = split_path(path);
     std::size_t i = 0;
+    // Namespaces are derived from the objects (kubectl looks one up after a NotFound).
+    if (parts.size() == 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces") {
+        r.type = Route::Type::Namespaces;
+        return r;
+    }
+    if (parts.size() == 4 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces") {
+        r.type = Route::Type::Namespace;
+        r.name = parts[3];
+        return r;
+    }
     if (parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1") {
         r.kind = KubeKind::Service;
         i = 2;
@@ -1215,7 +1227,13 @@ json discovery_document(const std::string& path, const FakeKubeApiOptions& optio
                                                 {"kind", "Service"},
                                                 {"verbs", verbs},
                                                 {"shortNames", json::array({"svc"})},
-                                                {"categories", json::array({"all"})}}})}};
+                                                {"categories", json::array({"all"})}},
+                                               {{"name", "namespaces"},
+                                                {"singularName", "namespace"},
+                                                {"namespaced", false},
+                                                {"kind", "Namespace"},
+                                                {"verbs", json::array({"get", "list"})},
+                                                {"shortNames", json::array({"ns"})}}})}};
     }
     if (path == "/apis/networking.k8s.io/v1") {
         return json{{"kind", "APIResourceList"},
@@ -1229,6 +1247,32 @@ json discovery_document(const std::string& path, const FakeKubeApiOptions& optio
                                                 {"shortNames", json::array({"ing"})}}})}};
     }
     return nullptr;  // healthz & co answer "ok" as text
+}
+
+// The namespaces that exist: the usual three and every one holding an object.
+std::set<std::string> namespaces_locked(const FakeKubeApi::State& state) {
+    std::set<std::string> names = {"default", "kube-public", "kube-system"};
+    for (const auto& store : state.stores) {
+        for (const auto& entry : store) {
+            names.insert(entry.first.first);
+        }
+    }
+    return names;
+}
+
+json namespace_object(const std::string& name) {
+    std::array<char, 40> uid{};
+    std::snprintf(
+        uid.data(), uid.size(), "00000000-0000-4000-9000-%012llx",
+        static_cast<unsigned long long>(std::hash<std::string>{}(name)&0xffffffffffffULL));
+    return json{{"metadata",
+                 {{"name", name},
+                  {"uid", std::string(uid.data())},
+                  {"resourceVersion", "1"},
+                  {"creationTimestamp", "2024-01-01T00:00:00Z"},
+                  {"labels", {{"kubernetes.io/metadata.name", name}}}}},
+                {"spec", {{"finalizers", json::array({"kubernetes"})}}},
+                {"status", {{"phase", "Active"}}}};
 }
 
 bool is_public_path(const std::string& path) {
@@ -1317,6 +1361,37 @@ void Connection::dispatch() {
     }
     if (r.type == Route::Type::NotFound) {
         answer(404, status_object(404, "the server could not find the requested resource"));
+        return;
+    }
+    if (r.type == Route::Type::Namespaces || r.type == Route::Type::Namespace) {
+        std::set<std::string> names;
+        std::uint64_t rv = 0;
+        {
+            const std::lock_guard lock(state.mu);
+            names = namespaces_locked(state);
+            rv = state.rv;
+        }
+        if (r.type == Route::Type::Namespace) {
+            if (names.count(r.name) == 0) {
+                json body = status_object(404, "namespaces \"" + r.name + "\" not found");
+                body["details"] = {{"name", r.name}, {"kind", "namespaces"}};
+                answer(404, body);
+                return;
+            }
+            json object = namespace_object(r.name);
+            object["kind"] = "Namespace";
+            object["apiVersion"] = "v1";
+            answer(200, object);
+            return;
+        }
+        json items = json::array();
+        for (const auto& name : names) {
+            items.push_back(namespace_object(name));
+        }
+        answer(200, json{{"kind", "NamespaceList"},
+                         {"apiVersion", "v1"},
+                         {"metadata", {{"resourceVersion", std::to_string(rv)}}},
+                         {"items", std::move(items)}});
         return;
     }
     auto params = split->query.empty() ? Result<net::QueryParams>(net::QueryParams{})
