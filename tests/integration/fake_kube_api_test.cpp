@@ -531,6 +531,33 @@ TEST_CASE("fake kube api: scripted failures, stop and restart", "[integration][k
         CHECK(client.get("/api/v1/services")->status == 503);
     }
 
+    SECTION("fail_next can aim at one verb and kind") {
+        fake.fail_next(1, 429, 1, KubeVerb::Watch, KubeKind::Ingress);
+        CHECK(client.get("/apis/networking.k8s.io/v1/ingresses")->status == 200);
+        CHECK(client.get("/api/v1/services?watch=1&timeoutSeconds=1")->status == 200);
+        CHECK(client.get("/apis/networking.k8s.io/v1/ingresses?watch=1")->status == 429);
+        auto after = client.start("/apis/networking.k8s.io/v1/ingresses?watch=1", true);
+        REQUIRE(fx.run_until([&] { return after->status != 0; }));
+        CHECK(after->status == 200);
+    }
+
+    SECTION("clients that break off TLS, or do not speak it, do not hurt the server") {
+        RawHttpClient garbage(fx.loop());
+        garbage.connect(fake.port(), "GET / HTTP/1.1\r\n\r\n");
+        REQUIRE(fx.run_until([&] { return garbage.ended(); }));
+        RawHttpClient gone(fx.loop());
+        gone.connect(fake.port(), std::string("\x16\x03\x01\x00\x05", 5));
+        REQUIRE(fx.run_until([&] { return gone.connected(); }));
+        gone.close();
+        // Mid-handshake: the client's exchange is destroyed as soon as it has connected.
+        auto cut = client.start("/api/v1/services", false);
+        REQUIRE(fx.run_until([&] { return cut->exchange->times().connect_done_ns != 0; }));
+        cut.reset();
+        CHECK(client.get_json("/api/v1/services").at("items").size() == 1);
+        CHECK(fake.wait_until([&] { return fake.connections_accepted() >= 4; },
+                              std::chrono::milliseconds(5000)));
+    }
+
     SECTION("stop refuses connections, restart serves the same store on the same port") {
         const auto port = fake.port();
         auto watch = client.start("/api/v1/services?watch=1&resourceVersion=0", true);

@@ -80,6 +80,8 @@ struct Failure {
     int remaining = 0;
     int status = 0;
     int retry_after_s = 0;
+    KubeVerb verb = KubeVerb::Any;
+    std::optional<KubeKind> kind;
 };
 
 json with_kind(KubeKind kind, json object) {
@@ -1148,7 +1150,12 @@ std::pair<int, json> list_locked(FakeKubeApi::State& state, KubeKind kind, const
             snapshot_rv = std::min(*parsed, state.rv);
         }
     }
-    const Store snapshot = state.snapshot_locked(kind, snapshot_rv);
+    // The live store when the snapshot is the present (no copy), else a rebuilt one.
+    std::optional<Store> rebuilt;
+    if (snapshot_rv < state.rv) {
+        rebuilt = state.snapshot_locked(kind, snapshot_rv);
+    }
+    const Store& snapshot = rebuilt ? *rebuilt : state.stores[index_of(kind)];
     json items = json::array();
     auto it = after ? snapshot.upper_bound(*after) : snapshot.begin();
     std::optional<Key> last;
@@ -1415,7 +1422,12 @@ void Connection::dispatch() {
         } else {
             ++counts.get;
         }
-        if (state.failure.remaining > 0) {
+        const KubeVerb verb = is_watch                            ? KubeVerb::Watch
+                              : r.type == Route::Type::Collection ? KubeVerb::List
+                                                                  : KubeVerb::Get;
+        const bool hit = (state.failure.verb == KubeVerb::Any || state.failure.verb == verb) &&
+                         (!state.failure.kind || *state.failure.kind == r.kind);
+        if (state.failure.remaining > 0 && hit) {
             --state.failure.remaining;
             fail = state.failure;
         }
@@ -1948,9 +1960,10 @@ std::size_t FakeKubeApi::open_watches(std::optional<KubeKind> kind) const {
     return state_->open_watches[0] + state_->open_watches[1];
 }
 
-void FakeKubeApi::fail_next(int n, int status, int retry_after_s) {
+void FakeKubeApi::fail_next(int n, int status, int retry_after_s, KubeVerb verb,
+                            std::optional<KubeKind> kind) {
     const std::lock_guard lock(state_->mu);
-    state_->failure = Failure{n, status, retry_after_s};
+    state_->failure = Failure{n, status, retry_after_s, verb, kind};
 }
 
 void FakeKubeApi::stop() {

@@ -81,6 +81,9 @@ struct WatchFraming {
     bool coalesce = false;
 };
 
+// Which resource requests a scripted failure hits.
+enum class KubeVerb { Any, List, Watch, Get };
+
 // Requests by resource, counted when they pass authentication.
 struct KubeRequestCounts {
     std::uint64_t list = 0;
@@ -176,8 +179,10 @@ public:
     // The next n resource requests (list, watch, get; not discovery) fail with `status` and a
     // Status body of the matching reason (429 TooManyRequests, 500 InternalError, 503
     // ServiceUnavailable, 403 Forbidden, 504 Timeout, ...), with `Retry-After:
-    // retry_after_s` when retry_after_s > 0.
-    void fail_next(int n, int status, int retry_after_s = 0);
+    // retry_after_s` when retry_after_s > 0. With a verb (and kind), only such requests count
+    // and fail; others pass. A new call replaces what is left of the previous one.
+    void fail_next(int n, int status, int retry_after_s = 0, KubeVerb verb = KubeVerb::Any,
+                   std::optional<KubeKind> kind = std::nullopt);
 
     // ---- The server itself ----
     // Closes the listener and every connection (clients get connection refused meanwhile);
