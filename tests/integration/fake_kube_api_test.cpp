@@ -3,6 +3,7 @@
 // (events, bookmarks, split chunks, timeouts, 410 both ways), scripted failures, restarts.
 #include "tests/support/fake_kube_api.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "prober/core/uv_handle.hpp"
 #include "prober/net/http_client.hpp"
 #include "prober/net/tls_context.hpp"
 #include "tests/support/loop_fixture.hpp"
@@ -130,6 +132,17 @@ private:
     FakeKubeApi& fake_;
     std::shared_ptr<const net::TlsClientContext> tls_;
 };
+
+// run_until for conditions on the fake's counters that no event of the test's loop announces:
+// a ticking timer wakes the loop to look again.
+bool run_until_polled(LoopFixture& fx, const std::function<bool()>& done) {
+    UvHandle<uv_timer_t> ticker;
+    REQUIRE(ticker.init(nullptr,
+                        [&](uv_timer_t* t) { return uv_timer_init(fx.loop().raw(), t); }) == 0);
+    uv_timer_start(
+        ticker.get(), [](uv_timer_t*) {}, 5, 5);
+    return fx.run_until(done);
+}
 
 std::vector<std::string> names_of(const json& list) {
     std::vector<std::string> out;
@@ -451,6 +464,25 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
         watch.reset();
         CHECK(fake.wait_until([&] { return fake.open_watches() == 0; },
                               std::chrono::milliseconds(5000)));
+    }
+
+    SECTION("a stalled watch gets nothing until it is closed") {
+        fake.set_stall_watches(true);
+        auto watch = client.start("/api/v1/services?watch=1&resourceVersion=" + listed, true);
+        REQUIRE(run_until_polled(fx, [&] { return fake.counts(KubeKind::Service).watch == 1; }));
+        fake.put_service(service("ns", "unseen"));
+        fake.send_bookmarks();
+        CHECK(fake.open_watches() == 0);
+        fake.set_stall_watches(false);
+        // The list still works on other connections meanwhile.
+        CHECK(client.get_json("/api/v1/services").at("items").size() == 2);
+        CHECK(watch->exchange->times().first_byte_ns == 0);
+        CHECK_FALSE(watch->done);
+        fake.close_watches();
+        REQUIRE(fx.run_until([&] { return watch->done; }));
+        REQUIRE(watch->error);
+        CHECK(watch->error->kind == net::HttpErrorKind::PeerClosed);
+        CHECK(watch->streamed.empty());
     }
 
     SECTION("watch-list is refused with 422 so that clients fall back to list+watch") {

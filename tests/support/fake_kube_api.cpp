@@ -488,6 +488,7 @@ struct FakeKubeApi::State {
     std::vector<std::string> tokens;
     WatchFraming framing;
     bool expired_as_http_410 = false;
+    bool stall_watches = false;
     std::size_t max_page_size = 0;
     std::uint64_t bookmark_interval_ms = 0;
     Failure failure;
@@ -690,6 +691,8 @@ public:
     void close();
 
     bool watching() const { return watch_ != nullptr && phase_ == Phase::Streaming; }
+    // A watch request left without any answer (set_stall_watches).
+    bool stalled() const { return phase_ == Phase::Stalled; }
     // Sends the watch's pending events, then a BOOKMARK if asked and allowed.
     void pump(bool with_bookmark);
     // Ends the watch cleanly (terminating chunk); the connection goes back to reading.
@@ -706,7 +709,7 @@ public:
     static int on_message_complete(llhttp_t* parser) noexcept;
 
 private:
-    enum class Phase { Handshake, Reading, Streaming, Closed };
+    enum class Phase { Handshake, Reading, Streaming, Stalled, Closed };
     struct Piece {
         std::string bytes;
         std::uint64_t delay_before_ms = 0;
@@ -1492,6 +1495,17 @@ void Connection::dispatch() {
         return;
     }
 
+    bool stall = false;
+    {
+        const std::lock_guard lock(state.mu);
+        stall = state.stall_watches;
+    }
+    if (stall) {
+        // Read, counted and logged, never answered: a hung server or a half-open connection.
+        finish_log(0);
+        phase_ = Phase::Stalled;
+        return;
+    }
     if (params->has("sendInitialEvents")) {
         answer(422, status_object(422,
                                   "sendInitialEvents is forbidden for watch unless the "
@@ -1645,12 +1659,12 @@ void FakeKubeApi::Server::pump_watches(bool with_bookmark) {
 void FakeKubeApi::Server::close_watches(bool clean) {
     std::vector<Connection*> watching;
     for (const auto& c : connections_) {
-        if (c->watching()) {
+        if (c->watching() || c->stalled()) {
             watching.push_back(c.get());
         }
     }
     for (auto* c : watching) {
-        if (clean) {
+        if (clean && c->watching()) {
             c->end_watch();
         } else {
             c->close();
@@ -1945,6 +1959,11 @@ void FakeKubeApi::set_watch_framing(WatchFraming framing) {
 void FakeKubeApi::set_expired_watch_as_http_410(bool on) {
     const std::lock_guard lock(state_->mu);
     state_->expired_as_http_410 = on;
+}
+
+void FakeKubeApi::set_stall_watches(bool on) {
+    const std::lock_guard lock(state_->mu);
+    state_->stall_watches = on;
 }
 
 void FakeKubeApi::set_max_page_size(std::size_t n) {

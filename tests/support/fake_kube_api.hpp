@@ -32,7 +32,10 @@
 // once the object store changed; connected watches receive the events shortly after, on the
 // server's thread. Accessors never block, so a test that runs its own loop (a discovery client
 // under test) polls them from LoopFixture::run_until; the wait_* methods block and suit tests
-// whose client is another process (kubectl).
+// whose client is another process (kubectl). Counters and the request log are updated before
+// the response that reflects them is written, so a client loop woken by that response sees
+// them; a condition that no response announces (a stalled watch) needs a ticking timer to
+// wake the test's loop.
 //
 // Ownership: the test owns the FakeKubeApi; destroying it stops the thread and closes every
 // connection (clients see the connection reset or end).
@@ -155,10 +158,10 @@ public:
 
     // ---- Watches ----
     // Ends every open watch stream cleanly (terminating chunk) after its pending events; the
-    // connections stay open for keep-alive.
+    // connections stay open for keep-alive. Stalled watches (set_stall_watches) are closed.
     void close_watches();
     // Closes every connection carrying a watch at once, without the terminating chunk (the
-    // client sees an incomplete chunked body).
+    // client sees an incomplete chunked body). Stalled watches too.
     void reset_watches();
     // Sends a BOOKMARK with the current resourceVersion on every open watch that asked for
     // bookmarks (after pending events).
@@ -169,6 +172,10 @@ public:
     void set_watch_framing(WatchFraming framing);
     // Expired watches get a plain HTTP 410 with a Status body instead of 200 + ERROR event.
     void set_expired_watch_as_http_410(bool on);
+    // While on, watch requests are read (and counted) but get no answer at all, not even
+    // headers, and their connections stay open: a hung API server or a half-open connection,
+    // for clients' read deadlines. reset_watches() and close_watches() close them.
+    void set_stall_watches(bool on);
     // Lists return at most this many items per page even when asked for more or for no limit
     // (0: no cap), with a continue token, as a server may.
     void set_max_page_size(std::size_t n);
