@@ -380,7 +380,7 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
     SECTION("from resourceVersion 0: a synthetic ADDED per object first") {
         fake.put_service(service("ns", "b"));
         auto watch =
-            client.start("/api/v1/namespaces/ns/services?watch=true&resourceVersion=0", true);
+            client.start("/api/v1/namespaces/ns/services?watch=True&resourceVersion=0", true);
         REQUIRE(fx.run_until([&] { return watch->events().size() == 2; }));
         CHECK(watch->events()[0].at("type") == "ADDED");
         CHECK(watch->events()[1].at("object").at("metadata").at("name") == "b");
@@ -490,6 +490,8 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
             "/api/v1/services?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan");
         CHECK(call->status == 422);
         CHECK(call->body().at("reason") == "Invalid");
+        CHECK(client.get("/api/v1/services?watch=true&resourceVersionMatch=NotOlderThan")->status ==
+              422);
     }
 }
 

@@ -1410,9 +1410,11 @@ void Connection::dispatch() {
         answer(400, status_object(400, params.error()));
         return;
     }
+    // Booleans as Go's strconv.ParseBool reads them.
     const auto flag = [&params](const char* key) {
         const std::string* v = params->get(key);
-        return v != nullptr && (*v == "1" || *v == "true");
+        return v != nullptr && (*v == "1" || *v == "t" || *v == "T" || *v == "true" ||
+                                *v == "TRUE" || *v == "True");
     };
     const bool is_watch = r.type == Route::Type::Collection && flag("watch");
     {
@@ -1513,11 +1515,17 @@ void Connection::dispatch() {
                                   "Invalid"));
         return;
     }
+    if (params->has("resourceVersionMatch")) {
+        answer(422, status_object(422,
+                                  "resourceVersionMatch is forbidden for watch unless "
+                                  "sendInitialEvents is provided",
+                                  "Invalid"));
+        return;
+    }
     WatchSpec spec;
     spec.kind = r.kind;
     spec.filter = std::move(filter);
-    spec.bookmarks = params->get("allowWatchBookmarks") != nullptr &&
-                     *params->get("allowWatchBookmarks") == "true";
+    spec.bookmarks = flag("allowWatchBookmarks");
     spec.timeout_ms = server_.options().default_watch_timeout_s * 1000;
     if (const auto* text = params->get("timeoutSeconds"); text != nullptr && !text->empty()) {
         auto parsed = parse_u64(*text);
