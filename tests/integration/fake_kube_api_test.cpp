@@ -3,6 +3,7 @@
 // (events, bookmarks, split chunks, timeouts, 410 both ways), scripted failures, restarts.
 #include "tests/support/fake_kube_api.hpp"
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "prober/core/uv_handle.hpp"
 #include "prober/net/http_client.hpp"
 #include "prober/net/tls_context.hpp"
 #include "tests/support/loop_fixture.hpp"
@@ -130,6 +132,17 @@ private:
     FakeKubeApi& fake_;
     std::shared_ptr<const net::TlsClientContext> tls_;
 };
+
+// run_until for conditions on the fake's counters that no event of the test's loop announces:
+// a ticking timer wakes the loop to look again.
+bool run_until_polled(LoopFixture& fx, const std::function<bool()>& done) {
+    UvHandle<uv_timer_t> ticker;
+    REQUIRE(ticker.init(nullptr,
+                        [&](uv_timer_t* t) { return uv_timer_init(fx.loop().raw(), t); }) == 0);
+    uv_timer_start(
+        ticker.get(), [](uv_timer_t*) {}, 5, 5);
+    return fx.run_until(done);
+}
 
 std::vector<std::string> names_of(const json& list) {
     std::vector<std::string> out;
@@ -367,7 +380,7 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
     SECTION("from resourceVersion 0: a synthetic ADDED per object first") {
         fake.put_service(service("ns", "b"));
         auto watch =
-            client.start("/api/v1/namespaces/ns/services?watch=true&resourceVersion=0", true);
+            client.start("/api/v1/namespaces/ns/services?watch=True&resourceVersion=0", true);
         REQUIRE(fx.run_until([&] { return watch->events().size() == 2; }));
         CHECK(watch->events()[0].at("type") == "ADDED");
         CHECK(watch->events()[1].at("object").at("metadata").at("name") == "b");
@@ -453,11 +466,32 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
                               std::chrono::milliseconds(5000)));
     }
 
+    SECTION("a stalled watch gets nothing until it is closed") {
+        fake.set_stall_watches(true);
+        auto watch = client.start("/api/v1/services?watch=1&resourceVersion=" + listed, true);
+        REQUIRE(run_until_polled(fx, [&] { return fake.counts(KubeKind::Service).watch == 1; }));
+        fake.put_service(service("ns", "unseen"));
+        fake.send_bookmarks();
+        CHECK(fake.open_watches() == 0);
+        fake.set_stall_watches(false);
+        // The list still works on other connections meanwhile.
+        CHECK(client.get_json("/api/v1/services").at("items").size() == 2);
+        CHECK(watch->exchange->times().first_byte_ns == 0);
+        CHECK_FALSE(watch->done);
+        fake.close_watches();
+        REQUIRE(fx.run_until([&] { return watch->done; }));
+        REQUIRE(watch->error);
+        CHECK(watch->error->kind == net::HttpErrorKind::PeerClosed);
+        CHECK(watch->streamed.empty());
+    }
+
     SECTION("watch-list is refused with 422 so that clients fall back to list+watch") {
         auto call = client.get(
             "/api/v1/services?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan");
         CHECK(call->status == 422);
         CHECK(call->body().at("reason") == "Invalid");
+        CHECK(client.get("/api/v1/services?watch=true&resourceVersionMatch=NotOlderThan")->status ==
+              422);
     }
 }
 
@@ -529,6 +563,33 @@ TEST_CASE("fake kube api: scripted failures, stop and restart", "[integration][k
         fake.fail_next(1, 503);
         CHECK(client.get("/version")->status == 200);
         CHECK(client.get("/api/v1/services")->status == 503);
+    }
+
+    SECTION("fail_next can aim at one verb and kind") {
+        fake.fail_next(1, 429, 1, KubeVerb::Watch, KubeKind::Ingress);
+        CHECK(client.get("/apis/networking.k8s.io/v1/ingresses")->status == 200);
+        CHECK(client.get("/api/v1/services?watch=1&timeoutSeconds=1")->status == 200);
+        CHECK(client.get("/apis/networking.k8s.io/v1/ingresses?watch=1")->status == 429);
+        auto after = client.start("/apis/networking.k8s.io/v1/ingresses?watch=1", true);
+        REQUIRE(fx.run_until([&] { return after->status != 0; }));
+        CHECK(after->status == 200);
+    }
+
+    SECTION("clients that break off TLS, or do not speak it, do not hurt the server") {
+        RawHttpClient garbage(fx.loop());
+        garbage.connect(fake.port(), "GET / HTTP/1.1\r\n\r\n");
+        REQUIRE(fx.run_until([&] { return garbage.ended(); }));
+        RawHttpClient gone(fx.loop());
+        gone.connect(fake.port(), std::string("\x16\x03\x01\x00\x05", 5));
+        REQUIRE(fx.run_until([&] { return gone.connected(); }));
+        gone.close();
+        // Mid-handshake: the client's exchange is destroyed as soon as it has connected.
+        auto cut = client.start("/api/v1/services", false);
+        REQUIRE(fx.run_until([&] { return cut->exchange->times().connect_done_ns != 0; }));
+        cut.reset();
+        CHECK(client.get_json("/api/v1/services").at("items").size() == 1);
+        CHECK(fake.wait_until([&] { return fake.connections_accepted() >= 4; },
+                              std::chrono::milliseconds(5000)));
     }
 
     SECTION("stop refuses connections, restart serves the same store on the same port") {

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstdio>
 #include <ctime>
 #include <deque>
 #include <future>
 #include <list>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -78,6 +80,8 @@ struct Failure {
     int remaining = 0;
     int status = 0;
     int retry_after_s = 0;
+    KubeVerb verb = KubeVerb::Any;
+    std::optional<KubeKind> kind;
 };
 
 json with_kind(KubeKind kind, json object) {
@@ -484,6 +488,7 @@ struct FakeKubeApi::State {
     std::vector<std::string> tokens;
     WatchFraming framing;
     bool expired_as_http_410 = false;
+    bool stall_watches = false;
     std::size_t max_page_size = 0;
     std::uint64_t bookmark_interval_ms = 0;
     Failure failure;
@@ -549,7 +554,7 @@ struct WatchSpec {
 
 // A request parsed far enough to route.
 struct Route {
-    enum class Type { Discovery, Collection, Object, NotFound };
+    enum class Type { Discovery, Collection, Object, Namespaces, Namespace, NotFound };
     Type type = Type::NotFound;
     KubeKind kind = KubeKind::Service;
     std::optional<std::string> namespace_name;
@@ -583,6 +588,16 @@ Route route(const std::string& path) {
     }
     auto parts = split_path(path);
     std::size_t i = 0;
+    // Namespaces are derived from the objects (kubectl looks one up after a NotFound).
+    if (parts.size() == 3 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces") {
+        r.type = Route::Type::Namespaces;
+        return r;
+    }
+    if (parts.size() == 4 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces") {
+        r.type = Route::Type::Namespace;
+        r.name = parts[3];
+        return r;
+    }
     if (parts.size() >= 3 && parts[0] == "api" && parts[1] == "v1") {
         r.kind = KubeKind::Service;
         i = 2;
@@ -676,6 +691,8 @@ public:
     void close();
 
     bool watching() const { return watch_ != nullptr && phase_ == Phase::Streaming; }
+    // A watch request left without any answer (set_stall_watches).
+    bool stalled() const { return phase_ == Phase::Stalled; }
     // Sends the watch's pending events, then a BOOKMARK if asked and allowed.
     void pump(bool with_bookmark);
     // Ends the watch cleanly (terminating chunk); the connection goes back to reading.
@@ -692,7 +709,7 @@ public:
     static int on_message_complete(llhttp_t* parser) noexcept;
 
 private:
-    enum class Phase { Handshake, Reading, Streaming, Closed };
+    enum class Phase { Handshake, Reading, Streaming, Stalled, Closed };
     struct Piece {
         std::string bytes;
         std::uint64_t delay_before_ms = 0;
@@ -1136,7 +1153,12 @@ std::pair<int, json> list_locked(FakeKubeApi::State& state, KubeKind kind, const
             snapshot_rv = std::min(*parsed, state.rv);
         }
     }
-    const Store snapshot = state.snapshot_locked(kind, snapshot_rv);
+    // The live store when the snapshot is the present (no copy), else a rebuilt one.
+    std::optional<Store> rebuilt;
+    if (snapshot_rv < state.rv) {
+        rebuilt = state.snapshot_locked(kind, snapshot_rv);
+    }
+    const Store& snapshot = rebuilt ? *rebuilt : state.stores[index_of(kind)];
     json items = json::array();
     auto it = after ? snapshot.upper_bound(*after) : snapshot.begin();
     std::optional<Key> last;
@@ -1215,7 +1237,13 @@ json discovery_document(const std::string& path, const FakeKubeApiOptions& optio
                                                 {"kind", "Service"},
                                                 {"verbs", verbs},
                                                 {"shortNames", json::array({"svc"})},
-                                                {"categories", json::array({"all"})}}})}};
+                                                {"categories", json::array({"all"})}},
+                                               {{"name", "namespaces"},
+                                                {"singularName", "namespace"},
+                                                {"namespaced", false},
+                                                {"kind", "Namespace"},
+                                                {"verbs", json::array({"get", "list"})},
+                                                {"shortNames", json::array({"ns"})}}})}};
     }
     if (path == "/apis/networking.k8s.io/v1") {
         return json{{"kind", "APIResourceList"},
@@ -1229,6 +1257,32 @@ json discovery_document(const std::string& path, const FakeKubeApiOptions& optio
                                                 {"shortNames", json::array({"ing"})}}})}};
     }
     return nullptr;  // healthz & co answer "ok" as text
+}
+
+// The namespaces that exist: the usual three and every one holding an object.
+std::set<std::string> namespaces_locked(const FakeKubeApi::State& state) {
+    std::set<std::string> names = {"default", "kube-public", "kube-system"};
+    for (const auto& store : state.stores) {
+        for (const auto& entry : store) {
+            names.insert(entry.first.first);
+        }
+    }
+    return names;
+}
+
+json namespace_object(const std::string& name) {
+    std::array<char, 40> uid{};
+    std::snprintf(
+        uid.data(), uid.size(), "00000000-0000-4000-9000-%012llx",
+        static_cast<unsigned long long>(std::hash<std::string>{}(name)&0xffffffffffffULL));
+    return json{{"metadata",
+                 {{"name", name},
+                  {"uid", std::string(uid.data())},
+                  {"resourceVersion", "1"},
+                  {"creationTimestamp", "2024-01-01T00:00:00Z"},
+                  {"labels", {{"kubernetes.io/metadata.name", name}}}}},
+                {"spec", {{"finalizers", json::array({"kubernetes"})}}},
+                {"status", {{"phase", "Active"}}}};
 }
 
 bool is_public_path(const std::string& path) {
@@ -1319,15 +1373,48 @@ void Connection::dispatch() {
         answer(404, status_object(404, "the server could not find the requested resource"));
         return;
     }
+    if (r.type == Route::Type::Namespaces || r.type == Route::Type::Namespace) {
+        std::set<std::string> names;
+        std::uint64_t rv = 0;
+        {
+            const std::lock_guard lock(state.mu);
+            names = namespaces_locked(state);
+            rv = state.rv;
+        }
+        if (r.type == Route::Type::Namespace) {
+            if (names.count(r.name) == 0) {
+                json body = status_object(404, "namespaces \"" + r.name + "\" not found");
+                body["details"] = {{"name", r.name}, {"kind", "namespaces"}};
+                answer(404, body);
+                return;
+            }
+            json object = namespace_object(r.name);
+            object["kind"] = "Namespace";
+            object["apiVersion"] = "v1";
+            answer(200, object);
+            return;
+        }
+        json items = json::array();
+        for (const auto& name : names) {
+            items.push_back(namespace_object(name));
+        }
+        answer(200, json{{"kind", "NamespaceList"},
+                         {"apiVersion", "v1"},
+                         {"metadata", {{"resourceVersion", std::to_string(rv)}}},
+                         {"items", std::move(items)}});
+        return;
+    }
     auto params = split->query.empty() ? Result<net::QueryParams>(net::QueryParams{})
                                        : net::parse_query(split->query);
     if (!params) {
         answer(400, status_object(400, params.error()));
         return;
     }
+    // Booleans as Go's strconv.ParseBool reads them.
     const auto flag = [&params](const char* key) {
         const std::string* v = params->get(key);
-        return v != nullptr && (*v == "1" || *v == "true");
+        return v != nullptr && (*v == "1" || *v == "t" || *v == "T" || *v == "true" ||
+                                *v == "TRUE" || *v == "True");
     };
     const bool is_watch = r.type == Route::Type::Collection && flag("watch");
     {
@@ -1340,7 +1427,12 @@ void Connection::dispatch() {
         } else {
             ++counts.get;
         }
-        if (state.failure.remaining > 0) {
+        const KubeVerb verb = is_watch                            ? KubeVerb::Watch
+                              : r.type == Route::Type::Collection ? KubeVerb::List
+                                                                  : KubeVerb::Get;
+        const bool hit = (state.failure.verb == KubeVerb::Any || state.failure.verb == verb) &&
+                         (!state.failure.kind || *state.failure.kind == r.kind);
+        if (state.failure.remaining > 0 && hit) {
             --state.failure.remaining;
             fail = state.failure;
         }
@@ -1405,6 +1497,17 @@ void Connection::dispatch() {
         return;
     }
 
+    bool stall = false;
+    {
+        const std::lock_guard lock(state.mu);
+        stall = state.stall_watches;
+    }
+    if (stall) {
+        // Read, counted and logged, never answered: a hung server or a half-open connection.
+        finish_log(0);
+        phase_ = Phase::Stalled;
+        return;
+    }
     if (params->has("sendInitialEvents")) {
         answer(422, status_object(422,
                                   "sendInitialEvents is forbidden for watch unless the "
@@ -1412,11 +1515,17 @@ void Connection::dispatch() {
                                   "Invalid"));
         return;
     }
+    if (params->has("resourceVersionMatch")) {
+        answer(422, status_object(422,
+                                  "resourceVersionMatch is forbidden for watch unless "
+                                  "sendInitialEvents is provided",
+                                  "Invalid"));
+        return;
+    }
     WatchSpec spec;
     spec.kind = r.kind;
     spec.filter = std::move(filter);
-    spec.bookmarks = params->get("allowWatchBookmarks") != nullptr &&
-                     *params->get("allowWatchBookmarks") == "true";
+    spec.bookmarks = flag("allowWatchBookmarks");
     spec.timeout_ms = server_.options().default_watch_timeout_s * 1000;
     if (const auto* text = params->get("timeoutSeconds"); text != nullptr && !text->empty()) {
         auto parsed = parse_u64(*text);
@@ -1558,12 +1667,12 @@ void FakeKubeApi::Server::pump_watches(bool with_bookmark) {
 void FakeKubeApi::Server::close_watches(bool clean) {
     std::vector<Connection*> watching;
     for (const auto& c : connections_) {
-        if (c->watching()) {
+        if (c->watching() || c->stalled()) {
             watching.push_back(c.get());
         }
     }
     for (auto* c : watching) {
-        if (clean) {
+        if (clean && c->watching()) {
             c->end_watch();
         } else {
             c->close();
@@ -1860,6 +1969,11 @@ void FakeKubeApi::set_expired_watch_as_http_410(bool on) {
     state_->expired_as_http_410 = on;
 }
 
+void FakeKubeApi::set_stall_watches(bool on) {
+    const std::lock_guard lock(state_->mu);
+    state_->stall_watches = on;
+}
+
 void FakeKubeApi::set_max_page_size(std::size_t n) {
     const std::lock_guard lock(state_->mu);
     state_->max_page_size = n;
@@ -1873,9 +1987,10 @@ std::size_t FakeKubeApi::open_watches(std::optional<KubeKind> kind) const {
     return state_->open_watches[0] + state_->open_watches[1];
 }
 
-void FakeKubeApi::fail_next(int n, int status, int retry_after_s) {
+void FakeKubeApi::fail_next(int n, int status, int retry_after_s, KubeVerb verb,
+                            std::optional<KubeKind> kind) {
     const std::lock_guard lock(state_->mu);
-    state_->failure = Failure{n, status, retry_after_s};
+    state_->failure = Failure{n, status, retry_after_s, verb, kind};
 }
 
 void FakeKubeApi::stop() {

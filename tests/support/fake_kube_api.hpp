@@ -32,7 +32,10 @@
 // once the object store changed; connected watches receive the events shortly after, on the
 // server's thread. Accessors never block, so a test that runs its own loop (a discovery client
 // under test) polls them from LoopFixture::run_until; the wait_* methods block and suit tests
-// whose client is another process (kubectl).
+// whose client is another process (kubectl). Counters and the request log are updated before
+// the response that reflects them is written, so a client loop woken by that response sees
+// them; a condition that no response announces (a stalled watch) needs a ticking timer to
+// wake the test's loop.
 //
 // Ownership: the test owns the FakeKubeApi; destroying it stops the thread and closes every
 // connection (clients see the connection reset or end).
@@ -80,6 +83,9 @@ struct WatchFraming {
     // this imitates a proxy that coalesces).
     bool coalesce = false;
 };
+
+// Which resource requests a scripted failure hits.
+enum class KubeVerb { Any, List, Watch, Get };
 
 // Requests by resource, counted when they pass authentication.
 struct KubeRequestCounts {
@@ -152,10 +158,10 @@ public:
 
     // ---- Watches ----
     // Ends every open watch stream cleanly (terminating chunk) after its pending events; the
-    // connections stay open for keep-alive.
+    // connections stay open for keep-alive. Stalled watches (set_stall_watches) are closed.
     void close_watches();
     // Closes every connection carrying a watch at once, without the terminating chunk (the
-    // client sees an incomplete chunked body).
+    // client sees an incomplete chunked body). Stalled watches too.
     void reset_watches();
     // Sends a BOOKMARK with the current resourceVersion on every open watch that asked for
     // bookmarks (after pending events).
@@ -166,6 +172,10 @@ public:
     void set_watch_framing(WatchFraming framing);
     // Expired watches get a plain HTTP 410 with a Status body instead of 200 + ERROR event.
     void set_expired_watch_as_http_410(bool on);
+    // While on, watch requests are read (and counted) but get no answer at all, not even
+    // headers, and their connections stay open: a hung API server or a half-open connection,
+    // for clients' read deadlines. reset_watches() and close_watches() close them.
+    void set_stall_watches(bool on);
     // Lists return at most this many items per page even when asked for more or for no limit
     // (0: no cap), with a continue token, as a server may.
     void set_max_page_size(std::size_t n);
@@ -176,8 +186,10 @@ public:
     // The next n resource requests (list, watch, get; not discovery) fail with `status` and a
     // Status body of the matching reason (429 TooManyRequests, 500 InternalError, 503
     // ServiceUnavailable, 403 Forbidden, 504 Timeout, ...), with `Retry-After:
-    // retry_after_s` when retry_after_s > 0.
-    void fail_next(int n, int status, int retry_after_s = 0);
+    // retry_after_s` when retry_after_s > 0. With a verb (and kind), only such requests count
+    // and fail; others pass. A new call replaces what is left of the previous one.
+    void fail_next(int n, int status, int retry_after_s = 0, KubeVerb verb = KubeVerb::Any,
+                   std::optional<KubeKind> kind = std::nullopt);
 
     // ---- The server itself ----
     // Closes the listener and every connection (clients get connection refused meanwhile);

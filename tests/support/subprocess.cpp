@@ -10,6 +10,11 @@
 namespace sonde::test {
 
 CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms) {
+    return run_command_until(argv, timeout_ms, {});
+}
+
+CommandResult run_command_until(const std::vector<std::string>& argv, int timeout_ms,
+                                const std::function<bool(const std::string&)>& stop_when) {
     CommandResult result;
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) {
@@ -51,6 +56,10 @@ CommandResult run_command(const std::vector<std::string>& argv, int timeout_ms) 
             break;
         }
         result.output.append(buffer, static_cast<std::size_t>(n));
+        if (stop_when && stop_when(result.output)) {
+            kill(pid, SIGKILL);
+            break;
+        }
     }
     close(pipe_fds[0]);
     int status = 0;
