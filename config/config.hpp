@@ -255,6 +255,9 @@ struct KubernetesDiscoveryConfig {
     Duration interval{std::chrono::seconds(30)};
     std::string service_module = "http_2xx";
     std::string ingress_module = "http_2xx";
+
+    friend bool operator==(const KubernetesDiscoveryConfig&,
+                           const KubernetesDiscoveryConfig&) = default;
 };
 
 struct DiscoveryConfig {

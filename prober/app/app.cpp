@@ -33,6 +33,7 @@ App::App(Flags flags, Logger& logger) : flags_(std::move(flags)), logger_(logger
 App::~App() {
     // Owners first (their handles close), then the loop.
     exporter_.reset();
+    kubernetes_.reset();
     scheduler_.reset();
     resolver_.reset();
     sighup_.reset();
@@ -84,6 +85,10 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
         app->metrics_, Scheduler::Options{app->flags_.timeout_offset, *shard},
         [self] { return self->runtime_; });
     app->schedule_static_targets();
+    auto discovery = app->apply_discovery_config(*app->runtime_->config);
+    if (!discovery) {
+        return unexpected(discovery.error());
+    }
     if (shard->count > 1) {
         logger.info("Sharding scheduled targets", {{"shard", std::to_string(shard->index)},
                                                    {"of", std::to_string(shard->count)}});
@@ -94,6 +99,7 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
         Exporter::Hooks{[self] { return self->runtime_; }, [self] { return self->reload(); },
                         [self](std::map<std::string, prometheus::MetricFamily>& families) {
                             self->scheduler_->collect(families);
+                            self->collect_discovery_metrics(families);
                         },
                         [self] { return self->scheduler_->service_discovery_json(); }});
     auto listening = app->exporter_->listen();
@@ -129,6 +135,93 @@ void App::schedule_static_targets() {
     scheduler_->update("static", discovery::static_targets(*runtime_->config));
 }
 
+Result<void> App::apply_discovery_config(const config::Config& config) {
+    const auto& wanted = config.discovery.kubernetes;
+    std::set<std::string> modules;
+    for (const auto& [name, module] : config.modules) {
+        modules.insert(name);
+    }
+    if (wanted == kubernetes_config_ && modules == kubernetes_modules_) {
+        return {};  // unchanged: the running discovery keeps its watches and its targets
+    }
+    if (!wanted) {
+        kubernetes_.reset();
+        kubernetes_config_.reset();
+        scheduler_->update("kubernetes", {});
+        return {};
+    }
+    discovery::kubernetes::KubernetesDiscoveryOptions options;
+    options.config = *wanted;
+    options.modules = modules;
+    Scheduler* scheduler = scheduler_.get();
+    auto created = discovery::kubernetes::KubernetesDiscovery::create(
+        loop_, logger_, resolver_.get(), std::move(options),
+        [scheduler](const discovery::TargetSet& targets) {
+            scheduler->update("kubernetes", targets);
+        });
+    if (!created) {
+        return unexpected("kubernetes discovery: " + created.error());
+    }
+    // The old discovery's targets stay scheduled until the new one has listed and hands over
+    // its first set, so a restart of discovery does not interrupt probing.
+    kubernetes_ = std::move(*created);
+    kubernetes_config_ = wanted;
+    kubernetes_modules_ = std::move(modules);
+    kubernetes_->start();
+    const auto& client = kubernetes_->client_config();
+    const std::string api = client.scheme + "://" + client.authority();
+    logger_.info("Kubernetes discovery started", {{"api", api}, {"from", client.source}});
+    return {};
+}
+
+void App::collect_discovery_metrics(
+    std::map<std::string, prometheus::MetricFamily>& families) const {
+    if (!kubernetes_) {
+        return;
+    }
+    const auto status = kubernetes_->status();
+    auto add = [&families](const char* name, const char* help, prometheus::MetricType type,
+                           std::vector<prometheus::ClientMetric::Label> labels, double value) {
+        prometheus::MetricFamily& family = families[name];
+        family.name = name;
+        family.help = help;
+        family.type = type;
+        prometheus::ClientMetric metric;
+        metric.label = std::move(labels);
+        if (type == prometheus::MetricType::Counter) {
+            metric.counter.value = value;
+        } else {
+            metric.gauge.value = value;
+        }
+        family.metric.push_back(std::move(metric));
+    };
+    using prometheus::MetricType;
+    const prometheus::ClientMetric::Label source{"source", "kubernetes"};
+    add("sonde_discovery_healthy",
+        "1 when every list and watch of the source succeeded last time; the last known targets "
+        "keep being probed either way.",
+        MetricType::Gauge, {source}, status.healthy ? 1 : 0);
+    add("sonde_discovery_last_sync_timestamp_seconds",
+        "Unix time of the newest data the source received (list or watch event).",
+        MetricType::Gauge, {source}, status.last_sync_seconds);
+    struct Requests {
+        const char* request;
+        std::uint64_t total;
+        std::uint64_t errors;
+    };
+    for (const Requests& r : {Requests{"list", status.list_requests, status.list_errors},
+                              Requests{"watch", status.watch_requests, status.watch_errors}}) {
+        add("sonde_discovery_requests_total", "Requests the source made to its API, by request.",
+            MetricType::Counter, {source, {"request", r.request}}, static_cast<double>(r.total));
+        add("sonde_discovery_request_errors_total", "Failed requests of the source, by request.",
+            MetricType::Counter, {source, {"request", r.request}}, static_cast<double>(r.errors));
+    }
+    add("sonde_discovery_objects", "Objects the source knows, opted in or not.", MetricType::Gauge,
+        {source}, static_cast<double>(status.objects));
+    add("sonde_discovery_targets", "Targets the source currently yields.", MetricType::Gauge,
+        {source}, static_cast<double>(status.targets));
+}
+
 void App::on_loop_sample(uv_timer_t* timer) noexcept {
     auto* self = owner_of<App>(timer);
     if (self == nullptr) {
@@ -157,6 +250,7 @@ void App::shutdown() {
     stopping_ = true;
     logger_.info("Shutting down");
     exporter_->stop();
+    kubernetes_.reset();
     scheduler_->stop();
     loop_sampler_.reset();
     sighup_.reset();
@@ -176,6 +270,14 @@ Result<void> App::reload() {
     }
     const bool unchanged =
         (*runtime)->config->sha256 == runtime_->config->sha256 && !runtime_->config->sha256.empty();
+    // Discovery first: a new discovery config that cannot start (a kubeconfig gone missing)
+    // fails the reload as a bad file does, and everything keeps running as it was.
+    auto discovery = apply_discovery_config(*(*runtime)->config);
+    if (!discovery) {
+        metrics_.config_reloaded(false);
+        logger_.error("Error reloading config", {{"err", discovery.error()}});
+        return unexpected(discovery.error());
+    }
     for (const auto& warning : (*runtime)->warnings) {
         logger_.warn(warning);
     }

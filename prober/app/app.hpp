@@ -9,11 +9,15 @@
 // Shutdown (SIGTERM, SIGINT): stop listening, cancel probes in flight, close every handle, and
 // close the loop; run() returns 0.
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 
 #include <uv.h>
 
+#include "discovery/kubernetes/kubernetes_discovery.hpp"
 #include "prober/app/exporter.hpp"
 #include "prober/app/flags.hpp"
 #include "prober/app/module_runtime.hpp"
@@ -52,6 +56,10 @@ private:
     static void on_auto_reload(uv_timer_t* timer) noexcept;
     static void on_loop_sample(uv_timer_t* timer) noexcept;
     void schedule_static_targets();
+    // Starts, restarts or stops Kubernetes discovery to match the config; false (with the
+    // reason logged) when the new discovery cannot start, leaving the running one in place.
+    [[nodiscard]] Result<void> apply_discovery_config(const config::Config& config);
+    void collect_discovery_metrics(std::map<std::string, prometheus::MetricFamily>& families) const;
 
     Flags flags_;
     Logger& logger_;
@@ -60,6 +68,10 @@ private:
     std::shared_ptr<const RuntimeConfig> runtime_;
     std::unique_ptr<net::Resolver> resolver_;
     std::unique_ptr<Scheduler> scheduler_;
+    std::unique_ptr<discovery::kubernetes::KubernetesDiscovery> kubernetes_;
+    // The discovery config kubernetes_ runs with, to restart it only when it changed.
+    std::optional<config::KubernetesDiscoveryConfig> kubernetes_config_;
+    std::set<std::string> kubernetes_modules_;
     std::unique_ptr<Exporter> exporter_;
     UvHandle<uv_signal_t> sighup_;
     UvHandle<uv_signal_t> sigterm_;

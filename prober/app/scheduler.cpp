@@ -1,5 +1,6 @@
 #include "prober/app/scheduler.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <set>
@@ -94,15 +95,16 @@ void Scheduler::update(const std::string& source, discovery::TargetSet targets) 
     if (stopped_) {
         return;
     }
+    const bool first = sources_seen_.insert(source).second;
     if (targets.empty()) {
         sources_.erase(source);
     } else {
         sources_[source] = std::move(targets);
     }
-    rebuild();
+    rebuild(!first);
 }
 
-void Scheduler::rebuild() {
+void Scheduler::rebuild(bool prompt_new) {
     // The wanted set: every source's targets this replica owns, first source wins a duplicate.
     std::map<std::string, const discovery::Target*> wanted;
     for (const auto& [source, targets] : sources_) {
@@ -126,7 +128,7 @@ void Scheduler::rebuild() {
     for (const auto& [key, target] : wanted) {
         auto it = entries_.find(key);
         if (it == entries_.end()) {
-            add(key, *target);
+            add(key, *target, prompt_new);
         } else if (it->second->target.interval != target->interval) {
             // Same target, new interval: keep its record, move it to its phase in the new one.
             Entry& entry = *it->second;
@@ -136,7 +138,7 @@ void Scheduler::rebuild() {
     }
 }
 
-void Scheduler::add(const std::string& key, const discovery::Target& target) {
+void Scheduler::add(const std::string& key, const discovery::Target& target, bool prompt) {
     auto entry = std::make_unique<Entry>();
     entry->owner = this;
     entry->target = target;
@@ -150,7 +152,11 @@ void Scheduler::add(const std::string& key, const discovery::Target& target) {
         return;
     }
     entries_.emplace(key, std::move(entry));
-    arm(ref, first_delay_ms(key, interval_ms(ref.target), wall_now_ms()));
+    const std::uint64_t interval = interval_ms(ref.target);
+    // A target that just appeared is probed within a second (its hash spreads a burst of new
+    // ones over that second); the rest wait for their phase.
+    arm(ref, prompt ? stable_hash(key) % std::min<std::uint64_t>(interval, 1000)
+                    : first_delay_ms(key, interval, wall_now_ms()));
 }
 
 void Scheduler::arm(Entry& entry, std::uint64_t delay_ms) {
@@ -170,16 +176,15 @@ void Scheduler::on_due(uv_timer_t* timer) noexcept {
     const std::uint64_t lag = now > entry->planned_ns ? now - entry->planned_ns : 0;
     self.metrics_.scheduling_lag(static_cast<double>(lag) / 1e9);
 
-    // The next slot on this target's grid; slots already missed (a stalled loop) are skipped
-    // rather than run back to back.
-    const std::uint64_t interval_ns = interval_ms(entry->target) * kNsPerMs;
-    std::uint64_t next = entry->planned_ns + interval_ns;
-    if (next <= now) {
-        next += ((now - next) / interval_ns + 1) * interval_ns;
+    // The next slot of this target's phase on the wall clock, at least half an interval away:
+    // after a prompt first run it joins its phase, a late timer does not drift, and slots
+    // already missed (a stalled loop) are skipped rather than run back to back.
+    const std::uint64_t interval = interval_ms(entry->target);
+    std::uint64_t delay_ms = first_delay_ms(entry->key, interval, wall_now_ms());
+    if (delay_ms < interval / 2) {
+        delay_ms += interval;
     }
-    const std::uint64_t delay_ms = (next - now + kNsPerMs - 1) / kNsPerMs;
     self.arm(*entry, delay_ms);
-    entry->planned_ns = next;
 
     if (entry->run) {
         // The previous run has not reported yet (its timeout is the whole interval): no overlap.

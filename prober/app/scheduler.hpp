@@ -8,9 +8,11 @@
 //   dropped at once: its run is cancelled and its series vanish from the next scrape.
 // - Each target runs every `interval`, at a phase within the interval taken from a hash of its
 //   key and the wall clock, so start times are spread (no thundering herd after a restart) and
-//   identical across restarts. A run never overlaps the previous run of the same target; the
-//   timeout is the module's, else the interval minus --timeout-offset, never beyond the
-//   interval.
+//   identical across restarts. The targets of a source's first set start at their phase; a
+//   target that appears later (a new annotated Service, a target added by a reload) runs within
+//   a second, spread by the same hash, and then joins its phase. A run never overlaps the previous
+//   run of the same target; the timeout is the module's, else the interval minus --timeout-offset,
+//   never beyond the interval.
 // - With sharding, only the targets this replica owns (rendezvous hashing) are scheduled.
 //
 // Ownership: the App owns the Scheduler; the Scheduler owns every entry, timer and run. Loop
@@ -20,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <uv.h>
@@ -86,12 +89,12 @@ private:
         TargetRecord record;
     };
 
-    void add(const std::string& key, const discovery::Target& target);
+    void add(const std::string& key, const discovery::Target& target, bool prompt);
     void arm(Entry& entry, std::uint64_t delay_ms);
     static void on_due(uv_timer_t* timer) noexcept;
     void start_run(Entry& entry);
     void on_report(Entry& entry, ProbeReport report);
-    void rebuild();
+    void rebuild(bool prompt_new);
 
     ProbeEnvironment env_;
     SelfMetrics& metrics_;
@@ -100,6 +103,7 @@ private:
     // Shared by every scheduled ping; declared before entries_ so it outlives their runs.
     modules::icmp::IcmpSocketPool icmp_pool_;
     std::map<std::string, discovery::TargetSet> sources_;
+    std::set<std::string> sources_seen_;  // sources that have handed over a first set
     std::map<std::string, std::unique_ptr<Entry>> entries_;  // by target key
     FamilyTable families_;
     std::uint64_t skipped_runs_ = 0;

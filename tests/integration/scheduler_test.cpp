@@ -177,3 +177,24 @@ TEST_CASE("replicas split the targets between them, each exactly once",
     REQUIRE(second.close() == 0);
 }
 }  // namespace sonde
+
+namespace sonde {
+
+TEST_CASE("a target that appears after a source's first set is probed at once, not at its phase",
+          "[integration][scheduler]") {
+    test::ThreadedTcpServer server("hello\n");
+    SchedulerFixture s;
+    // Hourly targets: the first set waits for its phases (somewhere in the hour).
+    s.scheduler->update("kubernetes",
+                        {target("tcp_connect", "127.0.0.1:1", std::chrono::hours(1))});
+    const auto added = target("tcp_connect", server.address(), std::chrono::hours(1));
+    s.scheduler->update("kubernetes",
+                        {target("tcp_connect", "127.0.0.1:1", std::chrono::hours(1)), added});
+    // Within a second (the watchdog is the bound), not within the hour.
+    REQUIRE(
+        s.fx.run_until([&] { return s.samples().count("probe_success{" + series(added) + "}"); }));
+    CHECK(s.samples().at("probe_success{" + series(added) + "}") == 1);
+    REQUIRE(s.close() == 0);
+}
+
+}  // namespace sonde

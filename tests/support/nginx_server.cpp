@@ -75,11 +75,14 @@ bool NginxServer::available() {
     return access(kBinary, X_OK) == 0;
 }
 
-NginxServer::NginxServer() {
+NginxServer::NginxServer() : NginxServer(0, 0) {
+}
+
+NginxServer::NginxServer(std::uint16_t http_port, std::uint16_t https_port) {
     REQUIRE(available());
     const std::string d = dir_.path();
-    http_port_ = free_port();
-    https_port_ = free_port();
+    http_port_ = http_port != 0 ? http_port : free_port();
+    https_port_ = https_port != 0 ? https_port : free_port();
     while (https_port_ == http_port_) {
         https_port_ = free_port();
     }

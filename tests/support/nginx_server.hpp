@@ -38,6 +38,8 @@ public:
     static constexpr const char* kBinary = "/usr/sbin/nginx";
 
     NginxServer();
+    // On the given ports (0: a free one), e.g. 80 and 443 for URLs without a port (as root).
+    NginxServer(std::uint16_t http_port, std::uint16_t https_port);
     ~NginxServer();
     NginxServer(const NginxServer&) = delete;
     NginxServer& operator=(const NginxServer&) = delete;
