@@ -455,6 +455,32 @@ std::string render_config_yaml(const Config& config) {
         }
         e << YAML::EndSeq;
     }
+    if (const auto& k = config.discovery.kubernetes) {
+        e << YAML::Key << "discovery" << YAML::Value << YAML::BeginMap;
+        e << YAML::Key << "kubernetes" << YAML::Value << YAML::BeginMap;
+        if (!k->kubeconfig.empty()) {
+            e << YAML::Key << "kubeconfig" << YAML::Value << k->kubeconfig;
+        }
+        if (!k->namespaces.empty()) {
+            e << YAML::Key << "namespaces" << YAML::Value << YAML::Flow << k->namespaces;
+        }
+        if (!k->label_selector.empty()) {
+            e << YAML::Key << "label_selector" << YAML::Value << k->label_selector;
+        }
+        std::vector<std::string> roles;
+        if (k->services) {
+            roles.emplace_back("service");
+        }
+        if (k->ingresses) {
+            roles.emplace_back("ingress");
+        }
+        e << YAML::Key << "roles" << YAML::Value << YAML::Flow << roles;
+        e << YAML::Key << "probe_all" << YAML::Value << k->probe_all;
+        e << YAML::Key << "interval" << YAML::Value << format_go_duration(k->interval);
+        e << YAML::Key << "service_module" << YAML::Value << k->service_module;
+        e << YAML::Key << "ingress_module" << YAML::Value << k->ingress_module;
+        e << YAML::EndMap << YAML::EndMap;
+    }
     e << YAML::EndMap;
     return std::string(e.c_str()) + "\n";
 }

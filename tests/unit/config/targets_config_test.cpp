@@ -74,3 +74,21 @@ TEST_CASE("bad targets: entries name file, line and column", "[unit][config]") {
     INFO(text);
     CHECK(error_of(text + kModules) == expected);
 }
+
+TEST_CASE("/config shows discovery: kubernetes: and what it shows loads again", "[unit][config]") {
+    const std::string text = std::string(kModules) +
+                             "discovery:\n  kubernetes:\n    kubeconfig: /k/config\n"
+                             "    namespaces: [a, b]\n    label_selector: tier=web\n"
+                             "    roles: [ingress]\n    probe_all: true\n    interval: 1m\n"
+                             "    ingress_module: tcp\n";
+    auto loaded = sonde::config::load_config_text(text, "t.yml");
+    REQUIRE(loaded.has_value());
+    const std::string rendered = sonde::config::render_config_yaml(*loaded->config);
+    INFO(rendered);
+    auto again = sonde::config::load_config_text(rendered, "rendered");
+    REQUIRE(again.has_value());
+    REQUIRE(again->config->discovery.kubernetes.has_value());
+    CHECK(*again->config->discovery.kubernetes == *loaded->config->discovery.kubernetes);
+    CHECK_FALSE(again->config->discovery.kubernetes->services);
+    CHECK(again->config->discovery.kubernetes->interval == std::chrono::minutes(1));
+}
