@@ -239,7 +239,7 @@ private:
         }
         const auto proxy_url = proxies_.proxy_for(url.scheme, url.host, url.port);
         if (proxy_url) {
-            if (!proxy_address_ || proxy_->host != proxy_url->host) {
+            if (!proxy_address_ || proxy_->to_string() != proxy_url->to_string()) {
                 // Resolve the proxy (once per proxy), then come back here.
                 proxy_ = *proxy_url;
                 resolve_proxy(address);

@@ -11,6 +11,7 @@
 
 #include "modules/http/request_builder.hpp"
 #include "prober/net/http_server.hpp"
+#include "prober/net/tls_context.hpp"
 #include "tests/support/connect_proxy.hpp"
 #include "tests/support/metric_value.hpp"
 #include "tests/support/probe_harness.hpp"
@@ -340,6 +341,48 @@ TEST_CASE("http oauth2: token request through the oauth2 block's proxy_url",
         REQUIRE(proxy.heads().size() == 1);
         CHECK(proxy.heads()[0].rfind("POST " + tokens.url() + " HTTP/1.1", 0) == 0);
         CHECK(tokens.requests == 1);
+        CHECK(target.requests == 1);
+    }
+    REQUIRE(h.close() == 0);
+}
+
+TEST_CASE("http oauth2: an https token endpoint verified with the oauth2 block's tls_config",
+          "[integration][http]") {
+    test::ProbeHarness h;
+    const test::TestCert ca = test::make_ca("sonde oauth2 CA");
+    const test::TestCert leaf = test::make_signed(test::localhost_spec(), ca);
+    const test::TempFile ca_file(ca.cert_pem);
+    {
+        const std::string body = R"({"access_token":"t0k3n","token_type":"bearer"})";
+        test::ScriptedTcpServer tokens(
+            h.loop(), {},
+            [&body](test::ScriptedTcpServer::Connection& conn, std::string_view line) {
+                if (line.empty()) {
+                    conn.write(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                        "Content-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n" + body);
+                }
+            });
+        auto context = net::make_tls_server_context(leaf.cert_pem, leaf.key_pem);
+        REQUIRE(context);
+        tokens.use_tls(*context);
+        Target target(h.loop());
+        const std::string url = "https://localhost:" + std::to_string(tokens.port()) + "/token";
+        h.load(std::string("modules:\n") +
+               oauth2_module("trusted", url,
+                             kSecretLines + "        tls_config:\n          ca_file: " +
+                                 ca_file.path() + "\n") +
+               oauth2_module("untrusted", url, kSecretLines));
+        auto report = h.run("trusted", target.at("/"));
+        INFO(report.log);
+        CHECK(report.success);
+        CHECK(target.requests == 1);
+        // The module's own tls_config does not apply to the token request, nor the reverse.
+        report = h.run("untrusted", target.at("/"));
+        INFO(report.log);
+        CHECK_FALSE(report.success);
+        CHECK(report.detail.find("oauth2: cannot fetch token") != std::string::npos);
         CHECK(target.requests == 1);
     }
     REQUIRE(h.close() == 0);
