@@ -660,7 +660,10 @@ TEST_CASE("http proxy_from_environment: HTTP_PROXY and NO_PROXY as Go reads them
     options.servers = {dns.address()};
     options.use_hosts_file = false;
     h.use_resolver(options);
-    h.load(std::string(kModules) + yaml_module("from_env", "      proxy_from_environment: true\n"));
+    h.load(std::string(kModules) + yaml_module("from_env", "      proxy_from_environment: true\n") +
+           yaml_module("from_env_skip",
+                       "      proxy_from_environment: true\n"
+                       "      skip_resolve_phase_with_proxy: true\n"));
     {
         test::ConnectProxy proxy(h.loop());
         TestServer server(h.loop());
@@ -675,6 +678,15 @@ TEST_CASE("http proxy_from_environment: HTTP_PROXY and NO_PROXY as Go reads them
             CHECK(report.success);
             CHECK(proxy.heads().empty());
             CHECK(server.seen.requests == 1);
+        }
+        SECTION("skip_resolve_phase_with_proxy does not apply to the environment's proxy") {
+            // The exporter resolves unless a proxy_url is configured.
+            const auto report =
+                h.run("from_env_skip", "http://direct.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(metric_value(*report.registry, "probe_ip_protocol") == 4);
+            CHECK(proxy.heads().empty());
         }
         SECTION("a redirect to a name not in NO_PROXY goes through http_proxy") {
             const auto report =
