@@ -15,6 +15,8 @@
 #include "modules/http/host_header.hpp"
 #include "modules/http/http_metrics.hpp"
 #include "modules/http/http_url.hpp"
+#include "modules/http/oauth2_token.hpp"
+#include "modules/http/proxy_select.hpp"
 #include "modules/http/redirect_policy.hpp"
 #include "modules/http/request_builder.hpp"
 #include "modules/http/response_evaluation.hpp"
@@ -97,13 +99,7 @@ public:
         }
         headers_ = std::move(*headers);
         names_ = choose_host_names(cfg_.tls_config, headers_, target_url_);
-        // Configured options sonde cannot honour yet fail the probe saying so, rather than
-        // probing without a token or around a proxy the configuration asked for.
-        if (cfg_.oauth2) {
-            fail_later(FailureKind::Internal, "Error creating request",
-                       "oauth2 is not supported by sonde yet");
-            return;
-        }
+        // Configured options sonde cannot honour yet fail the probe saying so.
         if (cfg_.enable_http3) {
             // The exporter would speak QUIC only; probing over HTTP/1.1 instead could pass a
             // target whose HTTP/3 is broken.
@@ -111,21 +107,16 @@ public:
                        "HTTP/3 (enable_http3) is not supported by sonde yet");
             return;
         }
-        if (cfg_.proxy_from_environment || !cfg_.no_proxy.empty()) {
-            fail_later(FailureKind::Internal, "Error creating request",
-                       "proxy_from_environment and no_proxy are not supported by sonde yet");
+        // proxy_url (with no_proxy) or the environment: chosen per request (proxy_select.hpp).
+        auto proxies = ProxySelector::from_config(cfg_, process_environment());
+        if (!proxies) {
+            fail_later(FailureKind::Internal, "Error parsing proxy URL", proxies.error());
             return;
         }
-        if (!cfg_.proxy_url.empty()) {
-            auto proxy = net::parse_url(cfg_.proxy_url);
-            if (!proxy || proxy->hostname().empty()) {
-                fail_later(FailureKind::Internal, "Error parsing proxy URL",
-                           proxy ? "proxy URL has no host: " + cfg_.proxy_url : proxy.error());
-                return;
-            }
-            proxy_ = std::move(*proxy);
-        }
-        if (proxy_ && cfg_.skip_resolve_phase_with_proxy) {
+        proxies_ = std::move(*proxies);
+        // As the exporter: only a proxy_url skips the resolve phase, never the environment.
+        if (cfg_.skip_resolve_phase_with_proxy && !cfg_.proxy_url.empty() &&
+            !cfg_.proxy_from_environment) {
             // The proxy resolves the target: no resolve metrics, the URL keeps the name.
             start_first_hop(target_url_);
             return;
@@ -180,13 +171,60 @@ private:
         ctx_.log.info("Making HTTP request",
                       {{"url", request->url.to_string()}, {"host", request->host_header}});
         metrics_.request_attempted();
+        if (cfg_.oauth2) {
+            // The token first (oauth2_token.hpp): its time is in no phase, as in the exporter.
+            token_fetch_ = std::make_unique<OAuth2TokenFetch>(
+                ctx_.loop, ctx_.resolver, *cfg_.oauth2, default_user_agent(SONDE_VERSION_STRING));
+            token_fetch_->start(ctx_.remaining_ms(), [this](Result<OAuth2Token> token) {
+                if (!token) {
+                    ctx_.log.error("Error for HTTP request", {{"err", token.error()}});
+                    record_phases();
+                    metrics_.set_redirects(redirects_);
+                    finish(ProbeOutcome::fail(FailureKind::Protocol, token.error()));
+                    return;
+                }
+                authorization_ = oauth2_authorization(*token);
+                send_first_hop();
+            });
+            return;
+        }
+        send_first_hop();
+    }
+
+    void send_first_hop() {
         Hop hop;
-        hop.request = std::move(*request);
+        hop.request = initial_;
         hop.server_name = names_.server_name;
         hops_.push_back(std::move(hop));
         // The first hop connects to an address: there is no DNS inside the request, so its
-        // start and dnsDone are both the moment the connect starts (set in send_hop).
-        send_hop(net::IpAddress::parse(url.host));
+        // start and dnsDone are both the moment the connect starts (set in send_hop). When the
+        // resolve phase was skipped for a proxy that no_proxy then bypasses, send_hop resolves.
+        send_hop(net::IpAddress::parse(initial_.url.host));
+    }
+
+    // A hop whose URL names a host nobody resolved: Go's client resolves it itself, with no
+    // family preference; the time counts as the hop's DNS (start -> dnsDone), summed into
+    // phase "resolve".
+    void resolve_hop() {
+        Hop& current = hops_.back();
+        if (current.times.start == 0) {
+            current.times.start = Loop::now_ns();
+        }
+        resolving_ = ctx_.resolver.resolve(
+            current.request.url.host, AF_UNSPEC, ctx_.remaining_ms(),
+            [this](Result<std::vector<net::IpAddress>> addresses) {
+                resolving_.reset();
+                if (!addresses) {
+                    Hop& hop = hops_.back();
+                    hop.times.dns_done = Loop::now_ns();
+                    ctx_.log.error("Error for HTTP request", {{"err", addresses.error()}});
+                    record_phases();
+                    metrics_.set_redirects(redirects_);
+                    finish(ProbeOutcome::fail(FailureKind::Resolve, addresses.error()));
+                    return;
+                }
+                send_hop(addresses->front());
+            });
     }
 
     // Sends the last hop of hops_. address is the origin's (nullopt when a proxy resolves it).
@@ -199,9 +237,11 @@ private:
             fail_now(FailureKind::Resolve, "Error for HTTP request", "invalid port " + url.port);
             return;
         }
-        if (proxy_) {
-            if (!proxy_address_) {
-                // Resolve the proxy once, then come back here.
+        const auto proxy_url = proxies_.proxy_for(url.scheme, url.host, url.port);
+        if (proxy_url) {
+            if (!proxy_address_ || proxy_->to_string() != proxy_url->to_string()) {
+                // Resolve the proxy (once per proxy), then come back here.
+                proxy_ = *proxy_url;
                 resolve_proxy(address);
                 return;
             }
@@ -224,8 +264,7 @@ private:
             options.proxy = std::move(proxy);
         } else {
             if (!address) {
-                fail_now(FailureKind::Internal, "Error for HTTP request",
-                         "no address for " + url.host);
+                resolve_hop();
                 return;
             }
             options.address = *address;
@@ -281,7 +320,13 @@ private:
         request.target = url.request_target();
         request.headers.add("Host", hop.request.host_header);
         for (const auto& field : hop.request.headers.fields()) {
+            if (!authorization_.empty() && net::iequals(field.name, "Authorization")) {
+                continue;  // oauth2.Transport sets its own on every request
+            }
             request.headers.add(field.name, field.value);
+        }
+        if (!authorization_.empty()) {
+            request.headers.add("Authorization", authorization_);
         }
         request.body = hop.request.body;
 
@@ -293,6 +338,7 @@ private:
     }
 
     void resolve_proxy(std::optional<net::IpAddress> origin) {
+        proxy_address_.reset();
         const auto port = parse_port(proxy_->port(), proxy_->scheme == "https" ? 443 : 80);
         if (!port) {
             fail_now(FailureKind::Internal, "Error parsing proxy URL",
@@ -408,28 +454,9 @@ private:
         hop.times.start = Loop::now_ns();
         hops_.push_back(std::move(hop));
         exchange_.reset();
-        if (proxy_) {
-            // The proxy reaches the redirect's host itself.
-            send_hop(std::nullopt);
-            return;
-        }
-        // Go's client resolves a redirect's host itself, with no family preference; the time
-        // counts as the hop's DNS (start -> dnsDone), summed into phase "resolve".
-        resolving_ = ctx_.resolver.resolve(
-            hops_.back().request.url.host, AF_UNSPEC, ctx_.remaining_ms(),
-            [this](Result<std::vector<net::IpAddress>> addresses) {
-                resolving_.reset();
-                if (!addresses) {
-                    Hop& current = hops_.back();
-                    current.times.dns_done = Loop::now_ns();
-                    ctx_.log.error("Error for HTTP request", {{"err", addresses.error()}});
-                    record_phases();
-                    metrics_.set_redirects(redirects_);
-                    finish(ProbeOutcome::fail(FailureKind::Resolve, addresses.error()));
-                    return;
-                }
-                send_hop(addresses->front());
-            });
+        // Through a proxy, the proxy reaches the redirect's host itself; otherwise send_hop
+        // resolves it (resolve_hop).
+        send_hop(std::nullopt);
     }
 
     void evaluate(bool redirect_not_followed) {
@@ -497,8 +524,8 @@ private:
         }
         finished_ = true;
         resolving_.reset();
-        // The exchange may be on the stack below us (its done callback): it is closed already
-        // and is freed with the session, never here.
+        // The token fetch and the exchange may be on the stack below us (its done callback): it is
+        // closed already and is freed with the session, never here.
         auto done = std::move(done_);
         done(std::move(outcome));  // last statement: the runner may now delete this session
     }
@@ -510,7 +537,8 @@ private:
     HttpUrl target_url_;
     HeaderList headers_;
     HostNames names_;
-    std::optional<net::Url> proxy_;
+    ProxySelector proxies_;
+    std::optional<net::Url> proxy_;  // the proxy proxy_address_ belongs to
     std::optional<net::IpAddress> proxy_address_;
     std::uint16_t proxy_port_ = 0;
     net::HttpHeaders initial_headers_;
@@ -522,6 +550,8 @@ private:
     bool body_overflow_ = false;
     std::uint64_t resolve_started_ = 0;
     std::unique_ptr<net::ResolveRequest> resolving_;
+    std::unique_ptr<OAuth2TokenFetch> token_fetch_;
+    std::string authorization_;  // from the oauth2 token, set on every hop
     std::unique_ptr<net::HttpExchange> exchange_;
     bool finished_ = false;
     Alive alive_;

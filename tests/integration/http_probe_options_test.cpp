@@ -1,11 +1,16 @@
 // The http prober's options end to end, through the module (ProbeRun, real resolver, real
 // sockets), against servers the test starts on loopback port 0: HEAD, redirect loops and
 // https -> http redirects, deflate and br bodies, body_file, bearer tokens, TLS client
-// certificates, IPv6, ip6 preference with and without fallback, a CONNECT proxy, HTTP
-// versions and options sonde cannot honour yet.
+// certificates, IPv6, ip6 preference with and without fallback, a CONNECT proxy with no_proxy
+// and from the environment, HTTP versions and options sonde cannot honour yet.
 #include <algorithm>
+#include <cstdlib>
+#include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
@@ -108,6 +113,7 @@ struct Seen {
 // sonde's HttpServer on bind_address (port 0), answering by path:
 //   /status/<code>   that status
 //   /loop/a, /loop/b 302 to each other, forever
+//   /goto?<url>      302 to <url>
 //   /deflate, /br    200 with "hello " x 100 encoded so, and its Content-Encoding
 //   anything else    200 "ok"
 struct TestServer {
@@ -132,6 +138,12 @@ struct TestServer {
         if (path.rfind("/status/", 0) == 0) {
             const int code = std::stoi(path.substr(8));
             return net::HttpResponse::text(code, "status " + std::to_string(code));
+        }
+        if (path == "/goto") {
+            // 302 to the URL given as the query, e.g. /goto?http://other.test:1/status/200
+            net::HttpResponse response = net::HttpResponse::text(302, "");
+            response.headers.set("Location", request.query);
+            return response;
         }
         if (path == "/loop/a" || path == "/loop/b") {
             net::HttpResponse response = net::HttpResponse::text(302, "");
@@ -533,6 +545,171 @@ TEST_CASE("http through a CONNECT proxy from proxy_url", "[integration][http]") 
             CHECK_FALSE(metric_value(*report.registry, "probe_ip_protocol").has_value());
         }
     }
+    REQUIRE(h.close() == 0);
+}
+
+TEST_CASE("http no_proxy: a matching target goes direct, another through proxy_url",
+          "[integration][http]") {
+    test::ProbeHarness h;
+    test::FakeDnsServer dns(h.loop());
+    dns.add_a("direct.test", "127.0.0.1");
+    dns.add_a("a.corp.test", "127.0.0.1");
+    net::ResolverOptions options;
+    options.servers = {dns.address()};
+    options.use_hosts_file = false;
+    h.use_resolver(options);
+    {
+        test::ConnectProxy proxy(h.loop());
+        const std::string proxy_url =
+            "      proxy_url: http://127.0.0.1:" + std::to_string(proxy.port()) + "\n";
+        // skip_resolve_phase_with_proxy keeps the names in the URL, so no_proxy sees them.
+        h.load(std::string(kModules) +
+               yaml_module("no_proxy", proxy_url + "      no_proxy: \"direct.test, .corp.test\"\n"
+                                                   "      skip_resolve_phase_with_proxy: true\n") +
+               yaml_module("no_proxy_resolved", proxy_url + "      no_proxy: other.test\n"));
+        TestServer server(h.loop());
+        const std::string port = std::to_string(server.port());
+        SECTION("listed name: direct, resolved by the client; the proxy saw nothing") {
+            const auto report = h.run("no_proxy", "http://direct.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(proxy.heads().empty());
+            CHECK(server.seen.requests == 1);
+            CHECK(server.seen.host == "direct.test:" + port);
+        }
+        SECTION("subdomain of a .domain entry: direct") {
+            const auto report = h.run("no_proxy", "http://a.corp.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(proxy.heads().empty());
+            CHECK(server.seen.requests == 1);
+        }
+        SECTION("not listed: through the proxy, in absolute-form with the name") {
+            const auto report = h.run("no_proxy", "http://elsewhere.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            REQUIRE(proxy.heads().size() == 1);
+            CHECK(proxy.heads()[0].rfind("GET http://elsewhere.test:" + port + "/status/200 ", 0) ==
+                  0);
+            CHECK(server.seen.requests == 1);
+        }
+        SECTION("with no_proxy, the resolved loopback target goes direct (httpproxy's rule)") {
+            // Without no_proxy the same module sends loopback through the proxy (the test
+            // above, "http through a CONNECT proxy"): http.ProxyURL has no rules.
+            const auto report = h.run("no_proxy_resolved", "http://127.0.0.1:" + port + "/");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(proxy.heads().empty());
+            CHECK(server.seen.requests == 1);
+        }
+        SECTION("a redirect is judged by its own host") {
+            const auto report =
+                h.run("no_proxy", "http://direct.test:" + port +
+                                      "/goto?http://elsewhere.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(server.seen.requests == 2);
+            REQUIRE(proxy.heads().size() == 1);
+            CHECK(proxy.heads()[0].rfind("GET http://elsewhere.test:" + port + "/status/200 ", 0) ==
+                  0);
+        }
+    }
+    dns.close();
+    REQUIRE(h.close() == 0);
+}
+
+// Sets environment variables for one scope and restores them. The test process runs no other
+// thread while a probe runs, so setenv/getenv do not race.
+class ScopedEnv {
+public:
+    ScopedEnv(std::initializer_list<std::pair<const char*, const char*>> vars) {
+        for (const char* name : kNames) {
+            const char* old = std::getenv(name);
+            saved_.emplace_back(name,
+                                old == nullptr ? std::nullopt : std::optional<std::string>(old));
+            unsetenv(name);
+        }
+        for (const auto& [name, value] : vars) {
+            setenv(name, value, 1);
+        }
+    }
+    ~ScopedEnv() {
+        for (const auto& [name, value] : saved_) {
+            if (value) {
+                setenv(name, value->c_str(), 1);
+            } else {
+                unsetenv(name);
+            }
+        }
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    static constexpr const char* kNames[] = {"HTTP_PROXY",  "http_proxy", "HTTPS_PROXY",
+                                             "https_proxy", "NO_PROXY",   "no_proxy"};
+    std::vector<std::pair<const char*, std::optional<std::string>>> saved_;
+};
+
+TEST_CASE("http proxy_from_environment: HTTP_PROXY and NO_PROXY as Go reads them",
+          "[integration][http]") {
+    test::ProbeHarness h;
+    test::FakeDnsServer dns(h.loop());
+    dns.add_a("direct.test", "127.0.0.1");
+    net::ResolverOptions options;
+    options.servers = {dns.address()};
+    options.use_hosts_file = false;
+    h.use_resolver(options);
+    h.load(std::string(kModules) + yaml_module("from_env", "      proxy_from_environment: true\n") +
+           yaml_module("from_env_skip",
+                       "      proxy_from_environment: true\n"
+                       "      skip_resolve_phase_with_proxy: true\n"));
+    {
+        test::ConnectProxy proxy(h.loop());
+        TestServer server(h.loop());
+        const std::string port = std::to_string(server.port());
+        const std::string proxy_value = "127.0.0.1:" + std::to_string(proxy.port());  // no scheme
+        const ScopedEnv env({{"http_proxy", proxy_value.c_str()}, {"NO_PROXY", "direct.test"}});
+        SECTION("a loopback target never goes through the environment's proxy") {
+            // Go's httpproxy refuses to proxy localhost and loopback addresses; the exporter
+            // resolves the target to 127.0.0.1 first, so this request is direct.
+            const auto report = h.run("from_env", "http://direct.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(proxy.heads().empty());
+            CHECK(server.seen.requests == 1);
+        }
+        SECTION("skip_resolve_phase_with_proxy does not apply to the environment's proxy") {
+            // The exporter resolves unless a proxy_url is configured.
+            const auto report =
+                h.run("from_env_skip", "http://direct.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(metric_value(*report.registry, "probe_ip_protocol") == 4);
+            CHECK(proxy.heads().empty());
+        }
+        SECTION("a redirect to a name not in NO_PROXY goes through http_proxy") {
+            const auto report =
+                h.run("from_env",
+                      "127.0.0.1:" + port + "/goto?http://remote.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            REQUIRE(proxy.heads().size() == 1);
+            CHECK(proxy.heads()[0].rfind("GET http://remote.test:" + port + "/status/200 ", 0) ==
+                  0);
+            CHECK(server.seen.requests == 2);
+        }
+        SECTION("a redirect to a name in NO_PROXY goes direct") {
+            const auto report =
+                h.run("from_env",
+                      "127.0.0.1:" + port + "/goto?http://direct.test:" + port + "/status/200");
+            INFO(report.log);
+            CHECK(report.success);
+            CHECK(proxy.heads().empty());
+            CHECK(server.seen.requests == 2);
+        }
+    }
+    dns.close();
     REQUIRE(h.close() == 0);
 }
 
