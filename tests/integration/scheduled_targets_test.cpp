@@ -65,6 +65,15 @@ TEST_CASE("static targets are probed on schedule and shown on /metrics and /sd",
         "sonde_target_failure_reason{module=\"tcp_connect\",reason=\"connect\",target=\"127.0.0."
         "1:1\",team=\"web\"}";
     CHECK(samples.at(reason) == 1);
+    // The scheduler says how late runs started and how busy its loop is.
+    CHECK(samples.at("sonde_scheduler_lag_seconds_count") >= 2);
+    // The loop is sampled every second: wait for the first sample.
+    const auto loop = scrape_until(sonde.port(), [](const test::Samples& s) {
+        return s.at("sonde_event_loop_idle_seconds_total") > 0;
+    });
+    CHECK(loop.at("sonde_event_loop_idle_seconds_total") > 0);
+    CHECK(loop.at("sonde_event_loop_utilization") > 0);
+    CHECK(loop.at("sonde_event_loop_utilization") < 1);
 
     const auto sd = test::http_request(sonde.port(), "GET", "/sd");
     REQUIRE(sd.status == 200);

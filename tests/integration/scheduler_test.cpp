@@ -198,3 +198,24 @@ TEST_CASE("a target that appears after a source's first set is probed at once, n
 }
 
 }  // namespace sonde
+
+namespace sonde {
+
+TEST_CASE("a target's run that lasts its whole interval is never overlapped by the next",
+          "[integration][scheduler]") {
+    // The stall module's 30 s timeout is capped to the 1 s interval: each run lasts until its
+    // deadline, which falls on the next slot. That slot is skipped, not run beside it.
+    SilentListener silent;
+    SchedulerFixture s;
+    s.scheduler->update("static", {target("stall", silent.address())});
+    std::size_t most_running = 0;
+    REQUIRE(s.fx.run_until([&] {
+        most_running = std::max(most_running, s.scheduler->running());
+        return s.scheduler->skipped_runs() >= 1;
+    }));
+    CHECK(most_running == 1);
+    CHECK(s.samples().at("sonde_scheduler_skipped_runs_total") >= 1);
+    REQUIRE(s.close() == 0);
+}
+
+}  // namespace sonde
