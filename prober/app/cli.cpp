@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "prober/app/app.hpp"
+#include "prober/app/check_command.hpp"
 #include "prober/app/flags.hpp"
 #include "prober/app/version.hpp"
 #include "prober/core/logger.hpp"
@@ -17,6 +18,9 @@ int run_cli(int argc, char** argv) {
     std::signal(SIGPIPE, SIG_IGN);
 
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (!args.empty() && args.front() == "check") {
+        return run_check_command({args.begin() + 1, args.end()});
+    }
     auto flags = parse_flags(args);
     if (!flags) {
         std::fprintf(stderr, "sonde: error: %s\n", flags.error().c_str());

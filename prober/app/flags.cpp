@@ -290,8 +290,10 @@ std::string normalise_route_prefix(const Flags& flags) {
 
 std::string usage_text() {
     return R"(usage: sonde [<flags>]
+       sonde check [<flags>] [MODULE TARGET [TARGET...]]
 
 sonde: a blackbox prober, compatible with Prometheus' blackbox_exporter.
+`sonde check` runs ad hoc probes and prints their results; see `sonde check --help`.
 
 Flags:
   -h, --help                     Show this help.
