@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <functional>
 #include <memory>
@@ -45,7 +46,8 @@ struct Job {
 };
 
 // Runs the jobs `repeat` times, concurrently within a round, and hands each round's results
-// (in job order) to on_round. Stops the loop after the last round.
+// (in job order) to on_round. Stops the loop after the last round, or on SIGINT/SIGTERM, which
+// cancels the probes in flight (their round is not reported) and sets interrupted().
 class CheckRunner {
 public:
     using OnRound = std::function<void(const std::vector<CheckResult>&)>;
@@ -65,15 +67,28 @@ public:
     ~CheckRunner() {
         runs_.clear();
         timer_.reset();
+        sigint_.reset();
+        sigterm_.reset();
     }
     CheckRunner(const CheckRunner&) = delete;
     CheckRunner& operator=(const CheckRunner&) = delete;
 
     Result<void> start() {
-        const int rc =
-            timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.raw(), t); });
+        int rc = timer_.init(this, [&](uv_timer_t* t) { return uv_timer_init(loop_.raw(), t); });
+        for (auto* signal : {&sigint_, &sigterm_}) {
+            if (rc == 0) {
+                rc = signal->init(this,
+                                  [&](uv_signal_t* h) { return uv_signal_init(loop_.raw(), h); });
+            }
+        }
+        if (rc == 0) {
+            rc = uv_signal_start(sigint_.get(), &CheckRunner::on_signal, SIGINT);
+        }
+        if (rc == 0) {
+            rc = uv_signal_start(sigterm_.get(), &CheckRunner::on_signal, SIGTERM);
+        }
         if (rc != 0) {
-            return unexpected(std::string("timer: ") + uv_strerror(rc));
+            return unexpected(std::string("timer or signal: ") + uv_strerror(rc));
         }
         start_round();
         return {};
@@ -126,6 +141,16 @@ private:
         uv_timer_start(timer_.get(), &CheckRunner::on_timer, static_cast<std::uint64_t>(ms), 0);
     }
 
+    static void on_signal(uv_signal_t* handle, int /*signum*/) noexcept {
+        if (auto* self = owner_of<CheckRunner>(handle)) {
+            self->interrupted_ = true;
+            // Cancels the probes in flight: none of them reports.
+            self->runs_.clear();
+            uv_timer_stop(self->timer_.get());
+            self->loop_.stop();
+        }
+    }
+
     static void on_timer(uv_timer_t* timer) noexcept {
         if (auto* self = owner_of<CheckRunner>(timer)) {
             self->start_round();
@@ -145,6 +170,12 @@ private:
     std::size_t pending_ = 0;
     unsigned round_ = 0;
     UvHandle<uv_timer_t> timer_;
+    UvHandle<uv_signal_t> sigint_;
+    UvHandle<uv_signal_t> sigterm_;
+    bool interrupted_ = false;
+
+public:
+    bool interrupted() const { return interrupted_; }
 };
 
 Result<unsigned> parse_repeat(const std::string& text) {
@@ -269,6 +300,8 @@ static target of the config's `targets:` section once (a CI gate for "is it all 
 
 The probe timeout is the module's `timeout`, else 10s.
 Exit status: 0 when every probe succeeded, 1 when any failed, 2 on a usage or config error.
+Ctrl-C (SIGINT) or SIGTERM cancels the probes in flight, prints the summary of those that
+finished and exits 130.
 
 Flags:
   -h, --help             Show this help.
@@ -352,6 +385,7 @@ int run_check(const CheckOptions& options, std::FILE* out) {
     };
 
     int code = 0;
+    bool interrupted = false;
     {
         Loop loop;
         net::ResolverOptions resolver_options;
@@ -369,6 +403,7 @@ int run_check(const CheckOptions& options, std::FILE* out) {
                 code = 2;
             } else {
                 loop.run();
+                interrupted = runner->interrupted();
             }
             // Owners first (their handles close), then the loop.
             runner.reset();
@@ -380,13 +415,19 @@ int run_check(const CheckOptions& options, std::FILE* out) {
     if (code != 0) {
         return code;
     }
+    if (interrupted) {
+        std::fprintf(stderr, "sonde check: interrupted\n");
+    }
     if (options.format == CheckFormat::Json) {
         const nlohmann::ordered_json& shown = all.size() == 1 ? all.front() : all;
         std::fputs((shown.dump(2) + "\n").c_str(), out);
-    } else if (options.format == CheckFormat::Text && probes > 1) {
+    } else if (options.format == CheckFormat::Text && (probes > 1 || interrupted)) {
         std::fprintf(out, "%s\n", render_check_summary(jobs.size(), probes, failed).c_str());
     }
     std::fflush(out);
+    if (interrupted) {
+        return 130;
+    }
     return failed == 0 ? 0 : 1;
 }
 

@@ -6,7 +6,8 @@
 // file is absent), runs one probe per target concurrently on its own Loop, and prints each
 // result (text, --json or --metrics). --repeat N / --interval D run the probes N times.
 // With no MODULE and TARGET, runs every static target of the config's `targets:` section.
-// Exit codes: 0 all probes succeeded, 1 some probe failed, 2 usage or config error.
+// Exit codes: 0 all probes succeeded, 1 some probe failed, 2 usage or config error, 130 when
+// interrupted (SIGINT/SIGTERM: the probes in flight are cancelled, the finished ones summed up).
 
 #include <cstdio>
 #include <optional>

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <mutex>
 #include <string>
 
@@ -309,6 +310,52 @@ TEST_CASE("sonde check against nginx over https shows TLS facts", "[integration]
     CHECK(result.output.rfind("FAIL https ", 0) == 0);
     CHECK(contains(result.output, "503"));
     CHECK(contains(result.output, "  reason: "));
+}
+
+}  // namespace sonde
+
+namespace sonde {
+
+TEST_CASE("sonde check: SIGINT cancels the probe in flight and prints the summary",
+          "[integration][check]") {
+    test::TempDir dir;
+    const std::string config = dir.write("sonde.yml", kModules);
+    // The first request is answered at once, the second hangs until the test releases it.
+    std::mutex mutex;
+    std::condition_variable changed;
+    int requests = 0;
+    bool release = false;
+    test::ThreadedHttpServer server([&](const net::HttpRequest&) {
+        std::unique_lock<std::mutex> lock(mutex);
+        ++requests;
+        changed.notify_all();
+        if (requests > 1) {
+            changed.wait_for(lock, std::chrono::seconds(10), [&] { return release; });
+        }
+        net::HttpResponse response;
+        response.status = 200;
+        return response;
+    });
+    REQUIRE(server.port() != 0);
+    test::SondeProcess check({SONDE_BINARY, "check", "--config.file=" + config, "--repeat=5",
+                              "--interval=0s", "http_2xx", "http://" + server.address() + "/"},
+                             "OK http_2xx", 0);
+    {
+        std::unique_lock<std::mutex> lock(mutex);
+        REQUIRE(changed.wait_for(lock, std::chrono::seconds(10), [&] { return requests >= 2; }));
+    }
+    check.signal(SIGINT);
+    const int code = check.wait();
+    {
+        const std::lock_guard<std::mutex> lock(mutex);
+        release = true;
+    }
+    changed.notify_all();
+    const std::string& output = check.output();
+    INFO(output);
+    CHECK(code == 130);
+    CHECK(contains(output, "interrupted"));
+    CHECK(contains(output, "1 target, 1 probe, 1 succeeded, 0 failed\n"));
 }
 
 }  // namespace sonde
