@@ -54,7 +54,8 @@ public:
 
     CheckRunner(Loop& loop, net::Resolver& resolver, modules::icmp::IcmpSocketPool& pool,
                 std::shared_ptr<const RuntimeConfig> runtime, std::vector<Job> jobs,
-                unsigned repeat, config::Duration interval, OnRound on_round)
+                unsigned repeat, config::Duration interval, OnRound on_round,
+                LogLevel prober_log_level, std::FILE* probe_log_mirror)
         : loop_(loop),
           resolver_(resolver),
           pool_(pool),
@@ -62,7 +63,9 @@ public:
           jobs_(std::move(jobs)),
           repeat_(repeat),
           interval_(interval),
-          on_round_(std::move(on_round)) {}
+          on_round_(std::move(on_round)),
+          prober_log_level_(prober_log_level),
+          probe_log_mirror_(probe_log_mirror) {}
 
     ~CheckRunner() {
         runs_.clear();
@@ -112,10 +115,10 @@ private:
                                           ? std::chrono::duration<double>(module.timeout).count()
                                           : kDefaultTimeoutSeconds;
             request.tls = runtime_->tls_for(job.module);
-            runs_[i] =
-                ProbeRun::start(ProbeEnvironment{loop_, resolver_, LogLevel::Info, nullptr, &pool_},
-                                std::move(request),
-                                [this, i](ProbeReport report) { on_report(i, std::move(report)); });
+            runs_[i] = ProbeRun::start(
+                ProbeEnvironment{loop_, resolver_, prober_log_level_, probe_log_mirror_, &pool_},
+                std::move(request),
+                [this, i](ProbeReport report) { on_report(i, std::move(report)); });
         }
     }
 
@@ -165,6 +168,8 @@ private:
     unsigned repeat_;
     config::Duration interval_;
     OnRound on_round_;
+    LogLevel prober_log_level_;
+    std::FILE* probe_log_mirror_;
     std::vector<std::unique_ptr<ProbeRun>> runs_;
     std::vector<CheckResult> results_;
     std::size_t pending_ = 0;
@@ -258,6 +263,7 @@ Result<CheckOptions> parse_check_args(const std::vector<std::string>& args) {
             options.interval = *d;
         } else {
             log_level_given = log_level_given || name == "log.level";
+            options.mirror_probe_log = options.mirror_probe_log || name == "log.prober";
             exporter_args.push_back(arg);
             if (!value && takes_value(name) && i + 1 < args.size()) {
                 exporter_args.push_back(args[++i]);
@@ -396,8 +402,9 @@ int run_check(const CheckOptions& options, std::FILE* out) {
             code = 2;
         } else {
             auto pool = std::make_unique<modules::icmp::IcmpSocketPool>(loop);
-            auto runner = std::make_unique<CheckRunner>(loop, **resolver, *pool, *runtime, jobs,
-                                                        options.repeat, options.interval, on_round);
+            auto runner = std::make_unique<CheckRunner>(
+                loop, **resolver, *pool, *runtime, jobs, options.repeat, options.interval, on_round,
+                options.flags.prober_log_level, options.mirror_probe_log ? stderr : nullptr);
             if (auto started = runner->start(); !started) {
                 std::fprintf(stderr, "sonde check: %s\n", started.error().c_str());
                 code = 2;

@@ -30,6 +30,9 @@ struct CheckOptions {
     std::optional<std::string> module;  // unset: the config's static targets
     std::vector<std::string> targets;
     bool show_help = false;
+    // --log.prober given: each probe's log lines at that level or above go to stderr as the
+    // probe runs (without it the results say enough).
+    bool mirror_probe_log = false;
 };
 
 // Parses the arguments after "check". Errors are usage errors (exit 2).

@@ -98,6 +98,14 @@ TEST_CASE("sonde check: a dead port fails with the reason and exits 1", "[integr
     CHECK(result.output.rfind("FAIL tcp_connect " + target + " in ", 0) == 0);
     CHECK(contains(result.output, "  reason: "));
     CHECK(contains(result.output, "refused"));
+    // The probe's own log lines only when --log.prober asks for them.
+    CHECK_FALSE(contains(result.output, "Beginning probe"));
+    const auto logged = test::run_command({SONDE_BINARY, "check", "--config.file", config,
+                                           "--log.prober=debug", "tcp_connect", target});
+    INFO(logged.output);
+    CHECK(logged.exit_code == 1);
+    CHECK(contains(logged.output, "msg=\"Beginning probe\""));
+    CHECK(contains(logged.output, "msg=\"Probe failed\""));
 }
 
 TEST_CASE("sonde check: usage and config errors exit 2 with a message", "[integration][check]") {
