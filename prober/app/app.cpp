@@ -8,6 +8,7 @@
 
 #include "config/loader.hpp"
 #include "discovery/static_targets.hpp"
+#include "prober/app/metrics_text.hpp"
 
 namespace sonde::app {
 
@@ -180,20 +181,15 @@ void App::collect_discovery_metrics(
         return;
     }
     const auto status = kubernetes_->status();
+    // A family may get several samples (one per request kind): append to it.
     auto add = [&families](const char* name, const char* help, prometheus::MetricType type,
                            std::vector<prometheus::ClientMetric::Label> labels, double value) {
-        prometheus::MetricFamily& family = families[name];
-        family.name = name;
-        family.help = help;
-        family.type = type;
-        prometheus::ClientMetric metric;
-        metric.label = std::move(labels);
-        if (type == prometheus::MetricType::Counter) {
-            metric.counter.value = value;
+        auto sample = single_value_family(name, help, value, type, std::move(labels));
+        if (auto it = families.find(name); it != families.end()) {
+            it->second.metric.push_back(std::move(sample.metric.front()));
         } else {
-            metric.gauge.value = value;
+            families.emplace(name, std::move(sample));
         }
-        family.metric.push_back(std::move(metric));
     };
     using prometheus::MetricType;
     const prometheus::ClientMetric::Label source{"source", "kubernetes"};

@@ -9,12 +9,14 @@
 namespace sonde::app {
 
 prometheus::MetricFamily single_value_family(const char* name, const char* help, double value,
-                                             prometheus::MetricType type) {
+                                             prometheus::MetricType type,
+                                             std::vector<prometheus::ClientMetric::Label> labels) {
     prometheus::MetricFamily family;
     family.name = name;
     family.help = help;
     family.type = type;
     prometheus::ClientMetric metric;
+    metric.label = std::move(labels);
     if (type == prometheus::MetricType::Counter) {
         metric.counter.value = value;
     } else {

@@ -14,10 +14,11 @@ class Registry;
 
 namespace sonde::app {
 
-// A family with one unlabelled gauge (or counter) sample: for metrics computed at scrape time.
+// A family with one gauge (or counter) sample: for metrics computed at scrape time.
 prometheus::MetricFamily single_value_family(
     const char* name, const char* help, double value,
-    prometheus::MetricType type = prometheus::MetricType::Gauge);
+    prometheus::MetricType type = prometheus::MetricType::Gauge,
+    std::vector<prometheus::ClientMetric::Label> labels = {});
 
 std::string render_families(std::vector<prometheus::MetricFamily> families);
 std::string render_registry(const prometheus::Registry& registry);

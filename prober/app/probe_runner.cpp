@@ -85,6 +85,7 @@ void ProbeRun::begin() {
     // refresh it so the deadline is measured from now. Round up to whole milliseconds (libuv's
     // resolution) so a probe is never cut before its budget.
     uv_update_time(env_.loop.raw());
+    deadline_ns_ = started_ns_ + timeout_ns;
     uv_timer_start(deadline_.get(), &ProbeRun::on_deadline, (timeout_ns + 999999) / 1000000, 0);
     context_ = std::make_unique<modules::ProbeContext>(modules::ProbeContext{
         env_.loop, env_.resolver, *module_, request_.target, request_.hostname,
@@ -103,6 +104,15 @@ void ProbeRun::on_done(modules::ProbeOutcome outcome) {
 void ProbeRun::on_deadline(uv_timer_t* timer) noexcept {
     auto* self = owner_of<ProbeRun>(timer);
     if (self == nullptr || self->finished_) {
+        return;
+    }
+    // libuv's timers run on its cached, coarse millisecond clock, which can reach the deadline
+    // up to a millisecond before uv_hrtime() does: wait out the rest, so that a probe is never
+    // cut before its budget.
+    const std::uint64_t now = uv_hrtime();
+    if (now < self->deadline_ns_) {
+        uv_timer_start(timer, &ProbeRun::on_deadline, (self->deadline_ns_ - now + 999999) / 1000000,
+                       0);
         return;
     }
     // The session is not on the stack here, so it can be destroyed at once; that cancels its

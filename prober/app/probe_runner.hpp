@@ -94,6 +94,7 @@ private:
     std::shared_ptr<prometheus::Registry> registry_;
     ProbeLog log_;
     std::uint64_t started_ns_ = 0;
+    std::uint64_t deadline_ns_ = 0;  // uv_hrtime() at which the budget is spent
     std::unique_ptr<modules::ProbeContext> context_;
     std::unique_ptr<modules::ProbeSession> session_;
     UvHandle<uv_timer_t> deadline_;

@@ -135,7 +135,7 @@ json service(const std::string& ns, const std::string& name, json labels = json:
     return json{{"metadata", {{"namespace", ns}, {"name", name}, {"labels", std::move(labels)}}},
                 {"spec",
                  {{"type", "ClusterIP"},
-                  {"clusterIP", "10.96.3.4"},
+                  {"clusterIP", "127.0.3.4"},
                   {"ports", json::array({{{"name", "http"},
                                           {"port", 8080},
                                           {"protocol", "TCP"},

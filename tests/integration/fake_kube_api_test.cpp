@@ -27,7 +27,7 @@ json service(const std::string& ns, const std::string& name, json labels = json:
         {"metadata", {{"namespace", ns}, {"name", name}, {"labels", std::move(labels)}}},
         {"spec",
          {{"type", "ClusterIP"},
-          {"clusterIP", "10.96.0.10"},
+          {"clusterIP", "127.0.0.10"},
           {"ports", json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}}})}}}};
 }
 

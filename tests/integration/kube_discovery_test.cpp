@@ -40,7 +40,7 @@ json service(const std::string& ns, const std::string& name, json annotations = 
                   {"annotations", std::move(annotations)}}},
                 {"spec",
                  {{"type", "ClusterIP"},
-                  {"clusterIP", "10.96.0.10"},
+                  {"clusterIP", "127.0.0.10"},
                   {"ports", json::array({{{"name", "http"}, {"port", 80}, {"protocol", "TCP"}},
                                          {{"name", "admin"}, {"port", 9090}}})}}}};
 }
