@@ -3,7 +3,8 @@
 // labels those configs promise: (a) sonde's /metrics in scheduled mode, (b) the classic
 // blackbox recipe relabelled through /probe, (c) http_sd_configs from sonde's /sd. It also
 // proves that Prometheus takes sonde's exposition as it is: every scrape succeeds, no sample is
-// refused, and the type and help of every family arrive unchanged.
+// refused, and the type and help of every family arrive unchanged; and that the shipped alert
+// rules (rules.yml) fire on the failures.
 
 #include <chrono>
 #include <fstream>
@@ -71,9 +72,10 @@ void scrape_every_second(YAML::Node job) {
 //     __meta_kubernetes_service_name, and per annotation __meta_kubernetes_service_annotation_*
 //     (name sanitised: prometheus.io/probe -> prometheus_io_probe) with its
 //     ..._annotationpresent_* twin;
-//   role ingress: __address__ the rule's host, __meta_kubernetes_ingress_scheme (http or https
-//     by the ingress' tls hosts), __meta_kubernetes_ingress_path, __meta_kubernetes_ingress_name,
-//     the namespace and the annotations as for services.
+//   role ingress: __address__ the rule's host (here host:port of the loopback server: a test
+//     has no port 80), __meta_kubernetes_ingress_scheme (http or https by the ingress' tls
+//     hosts), __meta_kubernetes_ingress_path, __meta_kubernetes_ingress_name, the namespace and
+//     the annotations as for services.
 YAML::Node kubernetes_object(const std::string& role, const std::string& name,
                              const std::string& address, bool annotated) {
     YAML::Node group;
@@ -296,6 +298,8 @@ TEST_CASE("a real Prometheus scrapes sonde through the shipped scrape configs",
     REQUIRE(ingress_jobs.size() == 1);
     REQUIRE(sd_jobs.size() == 1);
     prometheus_config["scrape_configs"] = jobs;
+    // The shipped alert rules, evaluated every second on what is scraped.
+    prometheus_config["rule_files"].push_back(kDeployDir + "rules.yml");
     YAML::Emitter emitter;
     emit(emitter, prometheus_config);
     const std::string prometheus_yaml = emitter.c_str();
@@ -418,8 +422,42 @@ TEST_CASE("a real Prometheus scrapes sonde through the shipped scrape configs",
         if (probes.empty() || probes.front().value <= 0) {
             unmet.push_back("sonde_probes_total for tcp_connect");
         }
-        last_seen = "probe_success:\n" + describe(success) + "up:\n" + describe(up) +
-                    "scrape_samples_scraped:\n" + describe(scraped);
+        // The shipped rules see the failures: ProbeFailing is pending (its for: has not passed)
+        // for exactly the dead target of each recipe, and ProbeFailingReason for the scheduled
+        // one, with the reason.
+        const auto failing = prometheus.query("ALERTS{alertname=\"ProbeFailing\"}");
+        std::size_t dead_series = 0;
+        for (const auto& [labels, value] : expected_success) {
+            if (value != 0) {
+                continue;
+            }
+            ++dead_series;
+            Labels alert = labels;
+            alert.insert(
+                {{"alertname", "ProbeFailing"}, {"alertstate", "pending"}, {"severity", "page"}});
+            if (!has_series(failing, alert, 1)) {
+                unmet.push_back("ProbeFailing pending in " + labels.at("job"));
+            }
+        }
+        if (failing.size() != dead_series) {
+            unmet.push_back("ProbeFailing for the dead target only");
+        }
+        const auto reason = prometheus.query("ALERTS{alertname=\"ProbeFailingReason\"}");
+        if (reason.size() != 1 || !has_series(reason,
+                                              {{"job", scheduled},
+                                               {"instance", sonde_address},
+                                               {"module", "http_2xx"},
+                                               {"target", dead_address},
+                                               {"reason", "connect"},
+                                               {"alertname", "ProbeFailingReason"},
+                                               {"alertstate", "pending"},
+                                               {"severity", "ticket"}},
+                                              1)) {
+            unmet.push_back("ProbeFailingReason pending for the dead target, reason connect");
+        }
+        last_seen = "ALERTS:\n" + describe(failing) + describe(reason) + "probe_success:\n" +
+                    describe(success) + "up:\n" + describe(up) + "scrape_samples_scraped:\n" +
+                    describe(scraped);
         if (unmet.empty() || Clock::now() - start > std::chrono::seconds(20)) {
             break;
         }
