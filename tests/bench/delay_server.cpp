@@ -104,7 +104,7 @@ public:
     }
 
     void run() {
-        std::vector<epoll_event> events(1024);
+        std::vector<epoll_event> events(256);
         for (;;) {
             const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), -1);
             if (n < 0) {
@@ -123,9 +123,12 @@ public:
                 } else {
                     on_readable(fd);
                 }
+                // Answers that are due go out every few events too, so that a long batch of
+                // accepts and reads cannot hold them back.
+                if (i % 32 == 31) {
+                    answer_due();
+                }
             }
-            // Answers that are due go out after every batch of events, so that a busy batch
-            // cannot hold them back longer than it takes.
             answer_due();
         }
     }

@@ -152,7 +152,7 @@ point() {
     hwm=$(hwm_kb "$sonde_pid")
     declare -A s
     while read -r key value; do s[$key]=$value; done < <(python3 tests/bench/sched_stats.py \
-        - "$work/a.txt" "$(echo "$w1 - $w0" | bc)" $((ticks1 - ticks0)) "$HZ")
+        - "$work/a.txt" "$(awk -v a="$w0" -v b="$w1" 'BEGIN {print b - a}')" $((ticks1 - ticks0)) "$HZ")
     lag_buckets=${s[lag_buckets]}
     local per_target
     per_target=$(awk -v a="$rss_first" -v b="$baseline_kb" -v n="$n" 'BEGIN {printf "%.0f", (a - b) * 1024 / n}')
