@@ -83,7 +83,7 @@ fi
 if ((quick)); then
     b1=(3 32) b2=(10000 "tcp_connect icmp" 10) b3=(5 "200 1000") extra=""
 else
-    b1=(10 32) b2=("10000 50000 100000" "tcp_connect icmp" 30) b3=(15 "1000 5000") extra="100000:20:tcp_connect"
+    b1=(10 32) b2=("10000 50000 100000" "tcp_connect icmp" 30) b3=(25 "1000 5000") extra="100000:20:tcp_connect"
 fi
 
 out=$(mktemp -d)

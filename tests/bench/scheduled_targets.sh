@@ -77,18 +77,7 @@ YML
 # config N INTERVAL MODULE: N distinct targets 127.x.y.z from 127.1.0.1 on, 1,000 a group.
 config() {
     modules_yaml
-    python3 - "$1" "$2" "$3" "$listen_port" <<'PY'
-import sys
-count, interval, module, port = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
-print("targets:")
-def address(i):
-    n = (1 << 16) + 1 + i
-    return "127.%d.%d.%d" % (n >> 16, (n >> 8) & 255, n & 255)
-for start in range(0, count, 1000):
-    group = [address(i) + (":" + port if module == "tcp_connect" else "")
-             for i in range(start, min(count, start + 1000))]
-    print("  - {module: %s, interval: %ss, targets: [%s]}" % (module, interval, ", ".join(group)))
-PY
+    python3 tests/bench/targets_config.py "$1" "$2" "$3" "$listen_port"
 }
 
 start_sonde() {
@@ -101,8 +90,16 @@ stop_sonde() {
     stop_pids "$sonde_pid"
     pids=("$listener_pid")
 }
-# scrape FILE: /metrics into FILE; prints "seconds bytes".
-scrape() { curl -fs --max-time 120 -o "$1" -w '%{time_total} %{size_download}\n' "$url/metrics"; }
+# scrape FILE: /metrics into FILE; prints "seconds bytes curl-exit-status" (18: cut short).
+scrape() {
+    local status=0 figures
+    figures=$(curl -fs --max-time 120 -o "$1" -w '%{time_total} %{size_download}' "$url/metrics") || status=$?
+    echo "${figures:-0 0} $status"
+}
+# failed_runs: probes that failed so far, from sonde's error log, with the timeouts among them.
+failed_runs() {
+    echo "$(grep -c 'msg="Probe failed"' "$work/sonde.log" || true) failed ($(grep -c 'reason="probe timed out' "$work/sonde.log" || true) timeouts)"
+}
 mb() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
 # The baseline: the same modules, zero targets.
@@ -128,17 +125,17 @@ point() {
     # Nothing scrapes sonde meanwhile: the figures of this phase are the scheduler's alone.
     sleep $((every + 5))
     alive "$sonde_pid" sonde
-    local rss_first limit=$((t0 + 3 * every + 30)) have took size note=""
+    local rss_first limit=$((t0 + 3 * every + 30)) have took size status note=""
     rss_first=$(rss_kb "$sonde_pid")
     while :; do
         ticks1=$(cpu_ticks "$sonde_pid")
         w1=$(date +%s.%N)
-        read -r took size <<<"$(scrape "$work/a.txt")"
+        read -r took size status <<<"$(scrape "$work/a.txt")"
         ticks2=$(cpu_ticks "$sonde_pid")
         have=$(grep -c '^probe_success{' "$work/a.txt" || true)
         ((have >= n)) && break
         if ((SECONDS >= limit)); then
-            rows+=("| $module | $n | ${every}s | gave up: $have of $n targets had a result after $((SECONDS - t0)) s |||||||||||||")
+            rows+=("| $module | $n | ${every}s | gave up after $((SECONDS - t0)) s: $have of $n targets in the last scrape ($(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}') MB in $took s, curl status $status), runs: $(failed_runs), RSS $(mb "$(rss_kb "$sonde_pid" 2>/dev/null || echo 0)") MB |||||||||||||")
             say "gave up: only $have of $n targets have a result after $((SECONDS - t0)) s"
             stop_sonde
             return
@@ -156,7 +153,7 @@ point() {
     lag_buckets=${s[lag_buckets]}
     local per_target
     per_target=$(awk -v a="$rss_first" -v b="$baseline_kb" -v n="$n" 'BEGIN {printf "%.0f", (a - b) * 1024 / n}')
-    rows+=("| $module | $n | ${every}s | $startup | $(mb "$rss_first") | **$per_target** | ${s[rate]} | ${s[cpu_us]} | ${s[lag_p50_ms]} | ${s[lag_p99_ms]} | ${s[lag_le5ms]} | ${s[lag_max]} | ${s[util]}$note | $(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}') | $took | $(ticks_to_ms $((ticks2 - ticks1))) | $(mb "$rss_end") / $(mb "$hwm") | ${s[up]} / ${s[results]} |")
+    rows+=("| $module | $n | ${every}s | $startup | $(mb "$rss_first") | **$per_target** | ${s[rate]} | ${s[cpu_us]} | ${s[lag_p50_ms]} | ${s[lag_p99_ms]} | ${s[lag_le5ms]} | ${s[lag_max]} | ${s[util]}$note | $(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}') | $took | $(ticks_to_ms $((ticks2 - ticks1))) | $(mb "$rss_end") / $(mb "$hwm") | ${s[up]} / ${s[results]}, $(failed_runs) |")
     stop_sonde
 }
 
@@ -183,6 +180,6 @@ echo "bucket that holds the latest run. Phase 2, the first /metrics scrape: size
 echo "after it / peak. The scrape renders on the loop, so every probe due meanwhile starts late by up to"
 echo "the scrape time: with Prometheus scraping, add that to the lag."
 echo
-echo "| module | targets | interval | startup s | RSS MB | RSS/target B | probes/s | CPU µs/probe | lag p50 ms | lag p99 ms | lag ≤5 ms share | lag max | loop util | /metrics MB | scrape s | scrape CPU ms | RSS after scrape / peak MB | up / results |"
+echo "| module | targets | interval | startup s | RSS MB | RSS/target B | probes/s | CPU µs/probe | lag p50 ms | lag p99 ms | lag ≤5 ms share | lag max | loop util | /metrics MB | scrape s | scrape CPU ms | RSS after scrape / peak MB | up / results, failed runs |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|"
 printf '%s\n' "${rows[@]}"
