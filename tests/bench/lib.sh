@@ -70,3 +70,16 @@ stop_pids() {
         wait "$pid" 2>/dev/null || true
     done
 }
+
+# build_tool NAME: compiles tests/bench/NAME.cpp into build/bench/NAME when missing or older.
+build_tool() {
+    mkdir -p build/bench
+    if [[ ! -x build/bench/$1 || tests/bench/$1.cpp -nt build/bench/$1 ]]; then
+        need c++ g++
+        c++ -std=c++20 -O2 -o "build/bench/$1" "tests/bench/$1.cpp" || fail "cannot build build/bench/$1"
+    fi
+}
+
+# Real-time priority for the benchmark's own servers when allowed (root), so that on a loaded
+# machine they answer on time and the figures are the prober's, not theirs.
+rt_prefix() { chrt -f 1 true 2>/dev/null && echo "chrt -f 1" || true; }

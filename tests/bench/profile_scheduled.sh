@@ -28,17 +28,9 @@ work=$(mktemp -d)
 pids=()
 trap 'stop_pids "${pids[@]}"; rm -rf "$work"' EXIT
 
-python3 - "$listen_port" >"$work/listener.log" 2>&1 <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")  # loopback only
-s.bind(("0.0.0.0", int(sys.argv[1])))
-s.listen(4096)
-while True:
-    c, _ = s.accept()
-    c.close()
-PY
+build_tool accept_sink
+# The listener: accept and close, on the wildcard address of lo only (see accept_sink.cpp).
+$(rt_prefix) build/bench/accept_sink "$listen_port" >"$work/listener.log" 2>&1 &
 pids+=($!)
 {
     printf 'modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 5s\n'
@@ -55,13 +47,15 @@ say "perf record of sonde (pid $pid) for ${seconds}s: $count $module targets eve
 ticks0=$(cpu_ticks "$pid")
 perf record -F 999 -g -p "$pid" -o "$work/sched.data" -- sleep "$seconds" >/dev/null 2>&1
 ticks1=$(cpu_ticks "$pid")
-echo "## $count $module targets every ${interval}s: sonde used $(ticks_to_ms $((ticks1 - ticks0))) ms CPU in ${seconds} s"
-perf report -i "$work/sched.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+echo "## $count $module targets every ${interval}s: sonde used $(ticks_to_ms $((ticks1 - ticks0))) ms CPU in ${seconds} s;" \
+    "$(grep -c 'msg="Probe failed"' "$work/sonde.log" || true) runs failed so far," \
+    "$(grep -c 'reason="probe timed out' "$work/sonde.log" || true) of them timeouts"
+perf report -i "$work/sched.data" -g none --no-children --sort dso,symbol --stdio 2>/dev/null |
     grep -v '^#' | grep -E '^ +[0-9]' | head -"${PERF_TOP:-40}"
 say "perf record of one /metrics scrape"
 perf record -F 999 -g -p "$pid" -o "$work/scrape.data" -- \
     curl -s -o /dev/null http://127.0.0.1:$sonde_port/metrics >/dev/null 2>&1
 echo
 echo "## one /metrics scrape"
-perf report -i "$work/scrape.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+perf report -i "$work/scrape.data" -g none --no-children --sort dso,symbol --stdio 2>/dev/null |
     grep -v '^#' | grep -E '^ +[0-9]' | head -"${PERF_TOP:-40}"

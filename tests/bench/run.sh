@@ -50,7 +50,7 @@ if wants 1; then
     check /usr/sbin/nginx nginx
     check /usr/sbin/dnsmasq dnsmasq
 fi
-if wants 3; then
+if wants 2 || wants 3; then
     check c++ g++
 fi
 if ((${#missing[@]})); then
@@ -73,12 +73,8 @@ if [[ -f $cache ]]; then
     [[ $build_type == Release || $build_type == RelWithDebInfo ]] ||
         say "warning: $SONDE is a '$build_type' build; figures of a non-optimised build mean little"
 fi
-if wants 3; then
-    mkdir -p build/bench
-    if [[ ! -x build/bench/delay_server || tests/bench/delay_server.cpp -nt build/bench/delay_server ]]; then
-        c++ -std=c++20 -O2 -o build/bench/delay_server tests/bench/delay_server.cpp
-    fi
-fi
+wants 2 && build_tool accept_sink
+wants 3 && build_tool delay_server
 
 if ((quick)); then
     b1=(3 32) b2=(10000 "tcp_connect icmp" 10) b3=(5 "200 1000") extra=""

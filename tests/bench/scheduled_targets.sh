@@ -18,7 +18,7 @@
 #
 # Env: BENCH_SCHED_EXTRA (extra points "N:interval:module ...",
 # default "100000:20:tcp_connect", the issue's 5,000 probes/s point; "" for none),
-# BENCH_PORT_BASE (19300), SONDE. Needs: build/sonde, curl, python3. Loopback only.
+# BENCH_PORT_BASE (19300), SONDE. Needs: build/sonde, curl, python3, g++ (for accept_sink.cpp). Loopback only.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source tests/bench/lib.sh
@@ -41,20 +41,9 @@ pids=()
 trap 'stop_pids "${pids[@]}"; rm -rf "$work"' EXIT
 
 # The listener: accept and close, as cheap as Python gets (a blocking loop, no asyncio).
-python3 - "$listen_port" >"$work/listener.log" 2>&1 <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, b"lo")  # loopback only
-except OSError as e:
-    sys.exit("cannot bind to lo only (%s): refusing to listen on every interface" % e)
-s.bind(("0.0.0.0", int(sys.argv[1])))
-s.listen(4096)
-while True:
-    c, _ = s.accept()
-    c.close()
-PY
+build_tool accept_sink
+# The listener: accept and close, on the wildcard address of lo only (see accept_sink.cpp).
+$(rt_prefix) build/bench/accept_sink "$listen_port" >"$work/listener.log" 2>&1 &
 pids+=($!)
 listener_pid=$!
 sleep 0.3

@@ -32,7 +32,7 @@ need curl
 need python3
 need "$EXPORTER" prometheus-blackbox-exporter
 need_sonde
-[[ -x $delay_server ]] || fail "$delay_server is missing: g++ -O2 -o $delay_server tests/bench/delay_server.cpp"
+[[ -n ${DELAY_SERVER:-} ]] || build_tool delay_server
 port_free "$server_port" "$sonde_port" "$exporter_port"
 raise_nofile
 
@@ -51,11 +51,7 @@ YML
 
 # The delay server runs at a real-time priority when it may, so that its own wake-ups are on
 # time on a loaded machine; it still checks itself (late_us below).
-rt=()
-if chrt -f 1 true 2>/dev/null; then
-    rt=(chrt -f 1)
-fi
-"${rt[@]}" "$delay_server" "$server_port" 50 >"$work/delay.log" 2>&1 &
+$(rt_prefix) "$delay_server" "$server_port" 50 >"$work/delay.log" 2>&1 &
 pids+=($!)
 server_pid=$!
 "$SONDE" --config.file="$work/blackbox.yml" --web.listen-address="127.0.0.1:$sonde_port" \
