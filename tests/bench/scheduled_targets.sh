@@ -119,10 +119,12 @@ point() {
     while :; do
         ticks1=$(cpu_ticks "$sonde_pid")
         w1=$(date +%s.%N)
+        rm -f "$work/a.txt"
         read -r took size status <<<"$(scrape "$work/a.txt")"
         ticks2=$(cpu_ticks "$sonde_pid")
-        have=$(grep -c '^probe_success{' "$work/a.txt" || true)
-        ((have >= n)) && break
+        have=$(grep -c '^probe_success{' "$work/a.txt" 2>/dev/null || true)
+        # A scrape cut short (curl status 18) is reported, not retried: the cut is a finding.
+        ((have >= n || status == 18)) && break
         if ((SECONDS >= limit)); then
             rows+=("| $module | $n | ${every}s | gave up after $((SECONDS - t0)) s: $have of $n targets in the last scrape ($(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}') MB in $took s, curl status $status), runs: $(failed_runs), RSS $(mb "$(rss_kb "$sonde_pid" 2>/dev/null || echo 0)") MB |||||||||||||")
             say "gave up: only $have of $n targets have a result after $((SECONDS - t0)) s"
@@ -142,7 +144,7 @@ point() {
     lag_buckets=${s[lag_buckets]}
     local per_target
     per_target=$(awk -v a="$rss_first" -v b="$baseline_kb" -v n="$n" 'BEGIN {printf "%.0f", (a - b) * 1024 / n}')
-    rows+=("| $module | $n | ${every}s | $startup | $(mb "$rss_first") | **$per_target** | ${s[rate]} | ${s[cpu_us]} | ${s[lag_p50_ms]} | ${s[lag_p99_ms]} | ${s[lag_le5ms]} | ${s[lag_max]} | ${s[util]}$note | $(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}') | $took | $(ticks_to_ms $((ticks2 - ticks1))) | $(mb "$rss_end") / $(mb "$hwm") | ${s[up]} / ${s[results]}, $(failed_runs) |")
+    rows+=("| $module | $n | ${every}s | $startup | $(mb "$rss_first") | **$per_target** | ${s[rate]} | ${s[cpu_us]} | ${s[lag_p50_ms]} | ${s[lag_p99_ms]} | ${s[lag_le5ms]} | ${s[lag_max]} | ${s[util]}$note | $(awk -v b="$size" 'BEGIN {printf "%.1f", b / 1048576}') | $took$( ((status)) && echo " (**cut short**, curl status $status)") | $(ticks_to_ms $((ticks2 - ticks1))) | $(mb "$rss_end") / $(mb "$hwm") | ${s[up]} / ${s[results]}, $(failed_runs) |")
     stop_sonde
 }
 
