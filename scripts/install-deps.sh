@@ -14,7 +14,7 @@ build_packages=(
 )
 test_packages=(
     prometheus-blackbox-exporter prometheus clang-format-14 iproute2 procps curl dnsmasq
-    util-linux nginx
+    util-linux nginx wrk
 )
 
 wanted=("${build_packages[@]}")
