@@ -244,7 +244,7 @@ private:
             return;
         }
         if (!self->udp_buffer_) {
-            self->udp_buffer_ = std::make_unique<char[]>(kUdpBufferSize);
+            self->udp_buffer_ = std::make_unique_for_overwrite<char[]>(kUdpBufferSize);
         }
         *buf = uv_buf_init(self->udp_buffer_.get(), kUdpBufferSize);
     }

@@ -17,4 +17,9 @@ std::string debug_output(const std::string& log, const std::string& metrics_text
     return out;
 }
 
+std::string debug_output(const ProbeLogLines& log, const std::string& metrics_text,
+                         const config::Module* module) {
+    return debug_output(log.text(), metrics_text, module);
+}
+
 }  // namespace sonde::app

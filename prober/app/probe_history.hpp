@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "prober/core/probe_log.hpp"
+
 namespace sonde {
 namespace config {
 struct Config;
@@ -26,7 +28,7 @@ struct ProbeHistoryEntry {
     std::string module_name;
     std::string target;
     bool success = false;
-    std::string log;
+    ProbeLogLines log;  // formatted only when /logs shows it
     std::string metrics_text;
     std::shared_ptr<const config::Config> config;  // the config the probe ran with
 };

@@ -155,7 +155,7 @@ void ProbeRun::finish(modules::ProbeOutcome outcome) {
     report.detail = std::move(outcome.detail);
     report.duration_seconds = duration;
     report.registry = registry_;
-    report.log = log_.text();
+    report.log = log_.take_lines();
     auto callback = std::move(report_);
     callback(std::move(report));  // last statement: the owner may now defer-delete this run
 }

@@ -46,7 +46,8 @@ struct ProbeReport {
     std::string detail;
     double duration_seconds = 0;
     std::shared_ptr<prometheus::Registry> registry;
-    std::string log;  // the probe's log lines, for debug=true and /logs
+    // The probe's log lines, for debug=true and /logs; formatted only when read (text()).
+    ProbeLogLines log;
 };
 
 struct ProbeRequest {

@@ -291,8 +291,8 @@ TEST_CASE("http oauth2: token endpoint failures fail the probe with the reason",
         INFO(report.log);
         CHECK_FALSE(report.success);
         CHECK(report.detail.find(row.reason) != std::string::npos);
-        CHECK(report.log.find("Error for HTTP request") != std::string::npos);
-        CHECK(report.log.find("oauth2: ") != std::string::npos);
+        CHECK(report.log.text().find("Error for HTTP request") != std::string::npos);
+        CHECK(report.log.text().find("oauth2: ") != std::string::npos);
         // Both auth styles were tried; the target never saw a request.
         CHECK(tokens.requests == 2);
         CHECK(target.requests == 0);

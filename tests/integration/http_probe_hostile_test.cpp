@@ -111,7 +111,7 @@ TEST_CASE("http hostile: headers that never end hit the header cap", "[integrati
         CHECK_FALSE(report.success);
         CHECK(report.failure == modules::FailureKind::Protocol);
         CHECK(report.detail.find("header") != std::string::npos);
-        CHECK(report.log.find("Error for HTTP request") != std::string::npos);
+        CHECK(report.log.text().find("Error for HTTP request") != std::string::npos);
         CHECK(metric_value(*report.registry, "probe_http_status_code") == 0);
         // The server got more than the cap into the connection; the client stopped there.
         CHECK(server.written() > kHeaderCap);
@@ -134,7 +134,7 @@ TEST_CASE("http hostile: a body that never ends is cut at the limit, not the dea
             CHECK_FALSE(report.success);
             CHECK(report.failure == modules::FailureKind::Validation);
             CHECK(report.detail == "Failed to read HTTP response body");
-            CHECK(report.log.find("http: request body too large") != std::string::npos);
+            CHECK(report.log.text().find("http: request body too large") != std::string::npos);
             const auto& r = *report.registry;
             CHECK(metric_value(r, "probe_http_status_code") == 200);
             CHECK(metric_value(r, "probe_http_content_length") == -1);
@@ -188,7 +188,7 @@ TEST_CASE("http hostile: a stall after the headers fails at the deadline", "[int
         INFO(report.log);
         CHECK_FALSE(report.success);
         CHECK(report.failure == modules::FailureKind::Timeout);
-        CHECK(report.log.find("Timeout reached") != std::string::npos);
+        CHECK(report.log.text().find("Timeout reached") != std::string::npos);
         // As the exporter, whose body read fails with the deadline: the response's gauges stay.
         CHECK(metric_value(*report.registry, "probe_http_status_code") == 200);
         CHECK(metric_value(*report.registry, "probe_http_content_length") == 100);
@@ -214,7 +214,7 @@ TEST_CASE("http hostile: a close in the middle of a chunk fails with the reason"
         INFO(report.log);
         CHECK_FALSE(report.success);
         CHECK(report.failure == modules::FailureKind::Protocol);
-        CHECK(report.log.find("Error for HTTP request") != std::string::npos);
+        CHECK(report.log.text().find("Error for HTTP request") != std::string::npos);
         CHECK(report.detail.find("closed") != std::string::npos);
         CHECK(metric_value(*report.registry, "probe_http_status_code") == 200);
     }

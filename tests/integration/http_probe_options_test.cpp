@@ -252,7 +252,7 @@ TEST_CASE("http redirect loop fails after ten redirects, counted as the exporter
         CHECK(server.seen.requests == 11);
         CHECK(metric_value(*report.registry, "probe_http_redirects") == 11);
         CHECK(metric_value(*report.registry, "probe_http_status_code") == 302);
-        CHECK(report.log.find("Maximum redirects exceeded") != std::string::npos);
+        CHECK(report.log.text().find("Maximum redirects exceeded") != std::string::npos);
     }
     REQUIRE(h.close() == 0);
 }
@@ -725,7 +725,7 @@ TEST_CASE("http versions: HTTP/2.0 demanded of an HTTP/1.1 server fails with the
         CHECK_FALSE(report.success);
         CHECK(report.failure == modules::FailureKind::Validation);
         CHECK(report.detail == "Invalid HTTP version number");
-        CHECK(report.log.find("HTTP/1.1") != std::string::npos);
+        CHECK(report.log.text().find("HTTP/1.1") != std::string::npos);
         CHECK(metric_value(*report.registry, "probe_http_version") == 1.1);
         report = h.run("want_http11", target);
         CHECK(report.success);
@@ -745,13 +745,13 @@ TEST_CASE("http options sonde cannot honour yet load and fail the probe saying s
             INFO(report.log);
             CHECK_FALSE(report.success);
             CHECK(report.detail.find("HTTP/3") != std::string::npos);
-            CHECK(report.log.find("not supported by sonde") != std::string::npos);
+            CHECK(report.log.text().find("not supported by sonde") != std::string::npos);
         }
         SECTION("CEL") {
             const auto report = h.run("cel", target);
             INFO(report.log);
             CHECK_FALSE(report.success);
-            CHECK(report.log.find("CEL is not supported by sonde yet") != std::string::npos);
+            CHECK(report.log.text().find("CEL is not supported by sonde yet") != std::string::npos);
         }
     }
     REQUIRE(h.close() == 0);

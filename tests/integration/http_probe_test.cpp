@@ -231,7 +231,7 @@ TEST_CASE("http redirects are followed and counted up to the limit", "[integrati
             CHECK(server.seen.requests == 11);
             CHECK(server.seen.cookie == "session=abc");
             CHECK(server.seen.host == server.target(""));
-            CHECK(report.log.find("Received redirect") != std::string::npos);
+            CHECK(report.log.text().find("Received redirect") != std::string::npos);
         }
         SECTION("the eleventh redirect is final and fails") {
             const auto report = h.run("http_2xx", server.target("/redirect/11"));

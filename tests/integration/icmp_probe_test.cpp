@@ -136,7 +136,7 @@ TEST_CASE("icmp: a bad source address fails with all phases exported", "[integra
     const auto report = h.run("icmp_bad_source", "127.0.0.1");
     CHECK_FALSE(report.success);
     CHECK(report.failure == FailureKind::Internal);
-    CHECK(report.log.find("Error parsing source ip address") != std::string::npos);
+    CHECK(report.log.text().find("Error parsing source ip address") != std::string::npos);
     check_phases_present(*report.registry);
     CHECK_FALSE(metric_value(*report.registry, "probe_icmp_reply_hop_limit"));
     REQUIRE(h.close() == 0);

@@ -209,7 +209,7 @@ TEST_CASE("source_ip_address binds the probe's local address", "[integration][tc
     const auto report = h.run("from_127_0_0_2", server.address());
     CHECK(report.success);
     // The server saw the connection come from 127.0.0.2, not the default 127.0.0.1.
-    CHECK(report.log.find("you are 127.0.0.2:") != std::string::npos);
+    CHECK(report.log.text().find("you are 127.0.0.2:") != std::string::npos);
     server.stop();
     REQUIRE(h.close() == 0);
 }
