@@ -29,10 +29,12 @@
 
 #include "discovery/target.hpp"
 #include "modules/icmp/icmp_socket_pool.hpp"
+#include "prober/app/metrics_text.hpp"
 #include "prober/app/module_runtime.hpp"
 #include "prober/app/probe_runner.hpp"
 #include "prober/app/shard.hpp"
 #include "prober/app/target_metrics.hpp"
+#include "prober/core/loop.hpp"
 #include "prober/core/uv_handle.hpp"
 
 namespace sonde::app {
@@ -68,21 +70,31 @@ public:
     void stop();
 
     std::size_t scheduled() const { return entries_.size(); }
-    std::size_t known() const;  // before sharding: every target of every source
+    std::size_t known() const { return known_; }  // before sharding: every target of every source
     std::size_t running() const;
     std::uint64_t skipped_runs() const { return skipped_runs_; }
 
-    // Appends the series of every scheduled target (see target_metrics.hpp).
+    // Appends the series of every scheduled target (see target_metrics.hpp) and the scheduler's
+    // own gauges, built at once: the reference rendering, for tests and small sets.
     void collect(std::map<std::string, prometheus::MetricFamily>& families) const;
+    // Appends only the scheduler's own gauges (sonde_scheduled_targets, ...).
+    void collect_summary(std::map<std::string, prometheus::MetricFamily>& families) const;
+    // The series of every scheduled target, rendered piece by piece for /metrics: the same text
+    // as collect()'s target series. Targets removed while it is in use are skipped, targets
+    // added show up if the render has not passed their place yet. It may outlive the
+    // scheduler, and then renders nothing more.
+    std::unique_ptr<SeriesSource> series() const;
     // Every known target (all sources, before sharding) in Prometheus' HTTP service discovery
     // format, with the module as the __param_module label.
     std::string service_discovery_json() const;
 
 private:
+    friend class ScheduledSeries;
+
     struct Entry {
         Scheduler* owner = nullptr;
         discovery::Target target;
-        std::string key;
+        const std::string* key = nullptr;  // entries_' key of this entry
         UvHandle<uv_timer_t> timer;
         std::uint64_t planned_ns = 0;  // uv_hrtime() at which the next run is due
         std::unique_ptr<ProbeRun> run;
@@ -95,6 +107,7 @@ private:
     void start_run(Entry& entry);
     void on_report(Entry& entry, ProbeReport report);
     void rebuild(bool prompt_new);
+    bool fresh(const Entry& entry, double now) const;
 
     ProbeEnvironment env_;
     SelfMetrics& metrics_;
@@ -107,7 +120,9 @@ private:
     std::map<std::string, std::unique_ptr<Entry>> entries_;  // by target key
     FamilyTable families_;
     std::uint64_t skipped_runs_ = 0;
+    std::size_t known_ = 0;  // known(), counted at each rebuild
     bool stopped_ = false;
+    Alive alive_;  // lets series() outlive the scheduler
 };
 
 }  // namespace sonde::app

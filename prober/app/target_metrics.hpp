@@ -19,6 +19,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <prometheus/metric_family.h>
@@ -40,13 +41,20 @@ public:
         std::string name;
         std::string help;
         prometheus::MetricType type;
+        std::uint32_t name_id;  // equal for families of the same name (help or type may differ)
     };
     const Family* intern(const std::string& name, const std::string& help,
                          prometheus::MetricType type);
     std::size_t size() const { return families_.size(); }
+    // Every distinct family name, by name_id.
+    const std::vector<std::string>& names() const { return names_; }
+    // The name_id of a name, or -1 when no family has it.
+    std::int64_t name_id(const std::string& name) const;
 
 private:
     std::map<std::string, std::unique_ptr<Family>> families_;  // by name, type and help
+    std::map<std::string, std::uint32_t, std::less<>> name_ids_;
+    std::vector<std::string> names_;
 };
 
 struct RecordedSample {
@@ -81,8 +89,29 @@ struct TargetRecord {
 };
 
 // Appends one target's series to `families` (keyed by family name). `fresh` says whether the
-// last result is recent enough to show its blackbox metrics.
+// last result is recent enough to show its blackbox metrics. Builds prometheus-cpp objects: the
+// reference rendering, for tests and small sets; /metrics uses append_target_lines().
 void append_target_series(std::map<std::string, prometheus::MetricFamily>& families,
                           const discovery::Target& target, const TargetRecord& record, bool fresh);
+
+// The families every target with a result has, besides its probe's own.
+inline constexpr std::array<const char*, 4> kTargetFamilyNames = {
+    "sonde_target_failure_reason", "sonde_target_last_run_timestamp_seconds",
+    "sonde_target_probe_duration_seconds", "sonde_target_probes_total"};
+
+// Which family append_target_lines() writes: one of kTargetFamilyNames (own = its index), or
+// the recorded probe families with this FamilyTable name_id (own = -1).
+struct FamilySelector {
+    int own = -1;
+    std::uint32_t name_id = 0;
+    std::string_view name;
+};
+
+// Appends the text lines of one family for one target, exactly as append_target_series()
+// followed by render_families() writes them. When the target has a line of the family and
+// header_written is false, the family's HELP/TYPE lines go first and header_written is set.
+void append_target_lines(std::string& out, const FamilySelector& family,
+                         const discovery::Target& target, const TargetRecord& record, bool fresh,
+                         bool& header_written);
 
 }  // namespace sonde::app
