@@ -153,9 +153,26 @@ std::int64_t FamilyTable::name_id(const std::string& name) const {
     return it == name_ids_.end() ? -1 : static_cast<std::int64_t>(it->second);
 }
 
-std::vector<RecordedSample> record_registry(const prometheus::Registry& registry,
-                                            FamilyTable& table) {
-    std::vector<RecordedSample> samples;
+std::shared_ptr<const SampleShape> FamilyTable::intern_shape(const std::string& key,
+                                                             SampleShape&& shape) {
+    auto& slot = shapes_[key];
+    if (auto existing = slot.lock()) {
+        return existing;
+    }
+    auto made = std::make_shared<const SampleShape>(std::move(shape));
+    slot = made;
+    if (shapes_.size() > shapes_pruned_at_) {
+        std::erase_if(shapes_, [](const auto& entry) { return entry.second.expired(); });
+        shapes_pruned_at_ = std::max<std::size_t>(64, 2 * shapes_.size());
+    }
+    return made;
+}
+
+RecordedSamples record_registry(const prometheus::Registry& registry, FamilyTable& table) {
+    RecordedSamples samples;
+    SampleShape shape;
+    // The shape's identity: family pointers and labels, in order.
+    std::string key;
     for (const prometheus::MetricFamily& family : registry.Collect()) {
         const FamilyTable::Family* meta = nullptr;
         for (const prometheus::ClientMetric& metric : family.metric) {
@@ -176,15 +193,27 @@ std::vector<RecordedSample> record_registry(const prometheus::Registry& registry
             if (meta == nullptr) {
                 meta = table.intern(family.name, family.help, family.type);
             }
-            samples.push_back(RecordedSample{meta, metric.label, value});
+            key.append(reinterpret_cast<const char*>(&meta), sizeof meta);
+            for (const auto& label : metric.label) {
+                key += label.name;
+                key += '\0';
+                key += label.value;
+                key += '\0';
+            }
+            key += '\1';
+            shape.series.push_back(SampleShape::Series{meta, metric.label});
+            samples.values.push_back(value);
         }
     }
-    samples.shrink_to_fit();
+    if (!shape.series.empty()) {
+        samples.shape = table.intern_shape(key, std::move(shape));
+    }
+    samples.values.shrink_to_fit();
     return samples;
 }
 
 void TargetRecord::add_run(bool success, modules::FailureKind failure, double duration_seconds,
-                           double finished_unix, std::vector<RecordedSample> samples) {
+                           double finished_unix, RecordedSamples samples) {
     (success ? successes : failures) += 1;
     for (std::size_t i = 0; i < kDurationBuckets.size(); ++i) {
         if (duration_seconds <= kDurationBuckets[i]) {
@@ -206,11 +235,12 @@ void append_target_series(std::map<std::string, prometheus::MetricFamily>& famil
         return;
     }
     const Labels base = series_labels(target, {});
-    if (fresh) {
-        for (const RecordedSample& sample : record.last_samples) {
-            add_sample(
-                family(families, sample.family->name, sample.family->help, sample.family->type),
-                series_labels(target, sample.labels), sample.value);
+    if (fresh && record.last_samples.shape) {
+        const auto& series = record.last_samples.shape->series;
+        for (std::size_t i = 0; i < series.size(); ++i) {
+            const auto& meta = *series[i].family;
+            add_sample(family(families, meta.name, meta.help, meta.type),
+                       series_labels(target, series[i].labels), record.last_samples.values[i]);
         }
     }
 
@@ -265,17 +295,18 @@ void append_target_lines(std::string& out, const FamilySelector& family,
     };
     switch (family.own) {
         case -1:
-            if (!fresh) {
+            if (!fresh || !record.last_samples.shape) {
                 return;
             }
-            for (const RecordedSample& sample : record.last_samples) {
-                if (sample.family->name_id != family.name_id) {
+            for (std::size_t i = 0; i < record.last_samples.shape->series.size(); ++i) {
+                const SampleShape::Series& series = record.last_samples.shape->series[i];
+                if (series.family->name_id != family.name_id) {
                     continue;
                 }
-                header(sample.family->help, sample.family->type);
+                header(series.family->help, series.family->type);
                 out += family.name;
-                append_line_labels(out, target, sample.labels);
-                append_value(out, sample.value);
+                append_line_labels(out, target, series.labels);
+                append_value(out, record.last_samples.values[i]);
                 out += '\n';
             }
             return;

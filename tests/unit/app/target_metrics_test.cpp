@@ -204,3 +204,44 @@ TEST_CASE("the text lines of targets equal the reference rendering byte for byte
         CHECK(render_lines(table, targets, fresh) == render_reference(targets, fresh));
     }
 }
+
+TEST_CASE("results of the same shape share it; each keeps only its values", "[unit][scheduler]") {
+    FamilyTable table;
+    auto a = sonde::app::record_registry(*probe_registry(1), table);
+    auto b = sonde::app::record_registry(*probe_registry(0), table);
+    REQUIRE(a.shape != nullptr);
+    CHECK(a.shape == b.shape);
+    CHECK(a.values.size() == a.shape->series.size());
+    CHECK(a.values != b.values);
+
+    // Another label value is another shape.
+    auto other = std::make_shared<prometheus::Registry>();
+    prometheus::BuildGauge()
+        .Name("probe_http_duration_seconds")
+        .Help("Duration of http request by phase")
+        .Register(*other)
+        .Add({{"phase", "tls"}})
+        .Set(1);
+    auto c = sonde::app::record_registry(*other, table);
+    CHECK(c.shape != a.shape);
+    CHECK(table.shapes() == 2);
+
+    // An empty registry records no shape at all.
+    CHECK(sonde::app::record_registry(prometheus::Registry{}, table).shape == nullptr);
+
+    // Shapes nobody uses any more are dropped as the table grows.
+    a = {};
+    b = {};
+    c = {};
+    for (int i = 0; i < 200; ++i) {
+        auto registry = std::make_shared<prometheus::Registry>();
+        prometheus::BuildGauge()
+            .Name("probe_x")
+            .Help("x")
+            .Register(*registry)
+            .Add({{"i", std::to_string(i)}})
+            .Set(1);
+        (void)sonde::app::record_registry(*registry, table);
+    }
+    CHECK(table.shapes() < 200);
+}
