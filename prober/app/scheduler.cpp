@@ -72,14 +72,7 @@ void Scheduler::stop() {
     entries_.clear();
     sources_.clear();
     known_ = 0;
-}
-
-std::size_t Scheduler::running() const {
-    std::size_t n = 0;
-    for (const auto& [key, entry] : entries_) {
-        n += entry->run ? 1 : 0;
-    }
-    return n;
+    running_ = 0;
 }
 
 void Scheduler::update(const std::string& source, discovery::TargetSet targets) {
@@ -115,6 +108,7 @@ void Scheduler::rebuild(bool prompt_new) {
         if (wanted.count(it->first) == 0) {
             if (it->second->run) {
                 metrics_.probe_cancelled(it->second->target.module);
+                --running_;
             }
             it = entries_.erase(it);  // cancels its run, closes its timer
         } else {
@@ -181,8 +175,9 @@ void Scheduler::on_due(uv_timer_t* timer) noexcept {
     }
     self.arm(*entry, delay_ms);
 
-    if (entry->run) {
+    if (entry->run || self.running_ >= self.options_.max_running) {
         // The previous run has not reported yet (its timeout is the whole interval): no overlap.
+        // Or too many runs are in flight: see Options::max_running.
         ++self.skipped_runs_;
         return;
     }
@@ -205,6 +200,7 @@ void Scheduler::start_run(Entry& entry) {
     request.tls = runtime->tls_for(entry.target.module);
     metrics_.probe_started();
     Entry* target = &entry;
+    ++running_;
     entry.run = ProbeRun::start(env_, std::move(request), [this, target](ProbeReport report) {
         on_report(*target, std::move(report));
     });
@@ -216,6 +212,7 @@ void Scheduler::on_report(Entry& entry, ProbeReport report) {
                          wall_now_seconds(), record_registry(*report.registry, families_));
     // This runs inside the run's own report callback: it is deleted on a later iteration.
     env_.loop.defer_delete(std::move(entry.run));
+    --running_;
 }
 
 void Scheduler::collect(std::map<std::string, prometheus::MetricFamily>& families) const {

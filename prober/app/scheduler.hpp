@@ -54,6 +54,11 @@ public:
         // Results older than this many intervals are not shown (a stuck scheduler must not keep
         // showing a stale probe_success 1).
         double stale_after_intervals = 3;
+        // Runs in flight at most. A loop that falls behind (a stall, a starved CPU) finds many
+        // targets due at once; beyond this their runs are skipped (counted with the skipped
+        // runs) rather than started, which bounds memory and descriptors (each run holds a
+        // socket and tens of KB) where it would otherwise snowball.
+        std::size_t max_running = 10000;
     };
     using RuntimeSource = std::function<std::shared_ptr<const RuntimeConfig>()>;
 
@@ -71,7 +76,7 @@ public:
 
     std::size_t scheduled() const { return entries_.size(); }
     std::size_t known() const { return known_; }  // before sharding: every target of every source
-    std::size_t running() const;
+    std::size_t running() const { return running_; }
     std::uint64_t skipped_runs() const { return skipped_runs_; }
 
     // Appends the series of every scheduled target (see target_metrics.hpp) and the scheduler's
@@ -120,7 +125,8 @@ private:
     std::map<std::string, std::unique_ptr<Entry>> entries_;  // by target key
     FamilyTable families_;
     std::uint64_t skipped_runs_ = 0;
-    std::size_t known_ = 0;  // known(), counted at each rebuild
+    std::size_t known_ = 0;    // known(), counted at each rebuild
+    std::size_t running_ = 0;  // entries with a run
     bool stopped_ = false;
     Alive alive_;  // lets series() outlive the scheduler
 };

@@ -61,7 +61,7 @@ struct SchedulerFixture {
     std::shared_ptr<const app::RuntimeConfig> runtime;
     std::unique_ptr<app::Scheduler> scheduler;
 
-    explicit SchedulerFixture(app::ShardSpec shard = {}) {
+    explicit SchedulerFixture(app::ShardSpec shard = {}, std::size_t max_running = 10000) {
         auto r = net::Resolver::create(fx.loop());
         REQUIRE(r.has_value());
         resolver = std::move(*r);
@@ -72,7 +72,7 @@ struct SchedulerFixture {
         runtime = *built;
         scheduler = std::make_unique<app::Scheduler>(
             app::ProbeEnvironment{fx.loop(), *resolver, LogLevel::Error, nullptr}, metrics,
-            app::Scheduler::Options{0.5, shard}, [this] { return runtime; });
+            app::Scheduler::Options{0.5, shard, 3, max_running}, [this] { return runtime; });
     }
 
     test::Samples samples() const {
@@ -307,6 +307,32 @@ TEST_CASE("targets' series rendered in pieces equal the reference; removals mid-
         }
         CHECK(r.text.find("sonde_target_probes_total{") == std::string::npos);
     }
+    REQUIRE(s.close() == 0);
+}
+
+}  // namespace sonde
+
+namespace sonde {
+
+TEST_CASE("runs beyond the in-flight cap are skipped, not started", "[integration][scheduler]") {
+    // Three targets whose runs last their whole interval, with room for two at a time.
+    SilentListener silent;
+    SchedulerFixture s({}, 2);
+    std::vector<discovery::Target> targets;
+    for (int i = 0; i < 3; ++i) {
+        targets.push_back(discovery::Target{
+            "stall", silent.address(), std::chrono::seconds(1), {{"n", std::to_string(i)}}});
+    }
+    s.scheduler->update("static", targets);
+    std::size_t most_running = 0;
+    REQUIRE(s.fx.run_until([&] {
+        most_running = std::max(most_running, s.scheduler->running());
+        return s.scheduler->skipped_runs() >= 2;
+    }));
+    CHECK(most_running == 2);
+    // Removing every target cancels the runs and the count follows.
+    s.scheduler->update("static", {});
+    CHECK(s.scheduler->running() == 0);
     REQUIRE(s.close() == 0);
 }
 
