@@ -99,10 +99,11 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
         app->loop_, *app->resolver_, app->flags_, logger, app->metrics_,
         Exporter::Hooks{[self] { return self->runtime_; }, [self] { return self->reload(); },
                         [self](std::map<std::string, prometheus::MetricFamily>& families) {
-                            self->scheduler_->collect(families);
+                            self->scheduler_->collect_summary(families);
                             self->collect_discovery_metrics(families);
                         },
-                        [self] { return self->scheduler_->service_discovery_json(); }});
+                        [self] { return self->scheduler_->service_discovery_json(); },
+                        [self] { return self->scheduler_->series(); }});
     auto listening = app->exporter_->listen();
     if (!listening) {
         return unexpected(listening.error());

@@ -21,6 +21,10 @@ net::HttpResponse text_response(int status, std::string body,
     return response;
 }
 
+// The size of the pieces a big /metrics body is rendered and sent in: about a millisecond of
+// rendering each.
+constexpr std::size_t kMetricsPieceBytes = 256 * 1024;
+
 double seconds(config::Duration d) {
     return std::chrono::duration_cast<std::chrono::duration<double>>(d).count();
 }
@@ -92,12 +96,7 @@ void Exporter::handle(const net::HttpRequest& request, net::HttpResponder respon
     if (path == "/probe") {
         handle_probe(request, *params, std::move(responder));
     } else if (path == "/metrics") {
-        std::map<std::string, prometheus::MetricFamily> scheduled;
-        if (hooks_.scheduled_metrics) {
-            hooks_.scheduled_metrics(scheduled);
-        }
-        responder.respond(
-            text_response(200, metrics_.render(std::move(scheduled)), kTextContentType));
+        handle_metrics(std::move(responder));
     } else if (path == "/sd" && hooks_.service_discovery) {
         responder.respond(text_response(200, hooks_.service_discovery(), "application/json"));
     } else if (path == "/-/healthy") {
@@ -116,6 +115,36 @@ void Exporter::handle(const net::HttpRequest& request, net::HttpResponder respon
         // mistyped scrape path apart from a working one.
         responder.respond(text_response(404, "404 page not found\n"));
     }
+}
+
+void Exporter::handle_metrics(net::HttpResponder responder) {
+    std::map<std::string, prometheus::MetricFamily> scheduled;
+    if (hooks_.scheduled_metrics) {
+        hooks_.scheduled_metrics(scheduled);
+    }
+    // Shared only because std::function must be copyable; the body source is its one owner.
+    auto render = std::make_shared<SlicedRender>(
+        metrics_.collect(std::move(scheduled)),
+        hooks_.scheduled_series ? hooks_.scheduled_series() : nullptr);
+    // A body that fits in one piece goes out at once, with a Content-Length; a bigger one (many
+    // scheduled targets) is rendered and sent a piece per loop iteration, so a scrape never
+    // blocks the loop for long and the whole text is never held in memory.
+    std::string first;
+    if (!render->next(first, kMetricsPieceBytes)) {
+        responder.respond(text_response(200, std::move(first), kTextContentType));
+        return;
+    }
+    net::HttpResponse head = text_response(200, "", kTextContentType);
+    responder.respond_streaming(
+        std::move(head),
+        [render = std::move(render), first = std::move(first)](std::string& out) mutable {
+            if (!first.empty()) {
+                out += first;
+                first = std::string();
+                return true;
+            }
+            return render->next(out, kMetricsPieceBytes);
+        });
 }
 
 void Exporter::handle_probe(const net::HttpRequest& request, const net::QueryParams& params,

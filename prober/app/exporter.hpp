@@ -17,6 +17,7 @@
 
 #include "modules/icmp/icmp_socket_pool.hpp"
 #include "prober/app/flags.hpp"
+#include "prober/app/metrics_text.hpp"
 #include "prober/app/module_runtime.hpp"
 #include "prober/app/probe_history.hpp"
 #include "prober/app/probe_runner.hpp"
@@ -33,10 +34,14 @@ public:
         std::function<std::shared_ptr<const RuntimeConfig>()> runtime;
         // Re-reads the config file; returns the reason on failure.
         std::function<Result<void>()> reload;
-        // The series of scheduled targets, merged into /metrics; may be empty.
+        // Families of the scheduler and of discovery (small), merged into /metrics; may be
+        // empty.
         std::function<void(std::map<std::string, prometheus::MetricFamily>&)> scheduled_metrics;
         // The body of /sd (Prometheus HTTP service discovery); may be empty.
         std::function<std::string()> service_discovery;
+        // The series of scheduled targets (many), rendered into /metrics a piece at a time;
+        // may be empty.
+        std::function<std::unique_ptr<SeriesSource>()> scheduled_series;
     };
 
     Exporter(Loop& loop, net::Resolver& resolver, const Flags& flags, Logger& logger,
@@ -67,6 +72,7 @@ private:
                       net::HttpResponder responder);
     void handle_logs(const net::QueryParams& params, net::HttpResponder& responder);
     void handle_reload(const net::HttpRequest& request, net::HttpResponder& responder);
+    void handle_metrics(net::HttpResponder responder);
     void on_report(std::uint64_t id, ProbeReport report);
     void cancel(std::uint64_t id);
     std::string status_page() const;

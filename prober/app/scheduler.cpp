@@ -71,24 +71,8 @@ void Scheduler::stop() {
     // Destroying an entry closes its timer and cancels its run; none of them is on the stack.
     entries_.clear();
     sources_.clear();
-}
-
-std::size_t Scheduler::known() const {
-    std::set<std::string> keys;
-    for (const auto& [source, targets] : sources_) {
-        for (const auto& target : targets) {
-            keys.insert(discovery::target_key(target));
-        }
-    }
-    return keys.size();
-}
-
-std::size_t Scheduler::running() const {
-    std::size_t n = 0;
-    for (const auto& [key, entry] : entries_) {
-        n += entry->run ? 1 : 0;
-    }
-    return n;
+    known_ = 0;
+    running_ = 0;
 }
 
 void Scheduler::update(const std::string& source, discovery::TargetSet targets) {
@@ -107,18 +91,24 @@ void Scheduler::update(const std::string& source, discovery::TargetSet targets) 
 void Scheduler::rebuild(bool prompt_new) {
     // The wanted set: every source's targets this replica owns, first source wins a duplicate.
     std::map<std::string, const discovery::Target*> wanted;
+    // Without sharding every known target is wanted; with it, the others are counted apart.
+    std::set<std::string> unowned;
     for (const auto& [source, targets] : sources_) {
         for (const auto& target : targets) {
             std::string key = discovery::target_key(target);
             if (shard_owns(options_.shard, key)) {
                 wanted.try_emplace(std::move(key), &target);
+            } else {
+                unowned.insert(std::move(key));
             }
         }
     }
+    known_ = wanted.size() + unowned.size();
     for (auto it = entries_.begin(); it != entries_.end();) {
         if (wanted.count(it->first) == 0) {
             if (it->second->run) {
                 metrics_.probe_cancelled(it->second->target.module);
+                --running_;
             }
             it = entries_.erase(it);  // cancels its run, closes its timer
         } else {
@@ -142,7 +132,6 @@ void Scheduler::add(const std::string& key, const discovery::Target& target, boo
     auto entry = std::make_unique<Entry>();
     entry->owner = this;
     entry->target = target;
-    entry->key = key;
     Entry& ref = *entry;
     const int rc =
         ref.timer.init(&ref, [this](uv_timer_t* t) { return uv_timer_init(env_.loop.raw(), t); });
@@ -151,7 +140,7 @@ void Scheduler::add(const std::string& key, const discovery::Target& target, boo
         // scheduled targets on /metrics shows it.
         return;
     }
-    entries_.emplace(key, std::move(entry));
+    ref.key = &entries_.emplace(key, std::move(entry)).first->first;
     const std::uint64_t interval = interval_ms(ref.target);
     // A target that just appeared is probed within a second (its hash spreads a burst of new
     // ones over that second); the rest wait for their phase.
@@ -180,14 +169,15 @@ void Scheduler::on_due(uv_timer_t* timer) noexcept {
     // after a prompt first run it joins its phase, a late timer does not drift, and slots
     // already missed (a stalled loop) are skipped rather than run back to back.
     const std::uint64_t interval = interval_ms(entry->target);
-    std::uint64_t delay_ms = first_delay_ms(entry->key, interval, wall_now_ms());
+    std::uint64_t delay_ms = first_delay_ms(*entry->key, interval, wall_now_ms());
     if (delay_ms < interval / 2) {
         delay_ms += interval;
     }
     self.arm(*entry, delay_ms);
 
-    if (entry->run) {
+    if (entry->run || self.running_ >= self.options_.max_running) {
         // The previous run has not reported yet (its timeout is the whole interval): no overlap.
+        // Or too many runs are in flight: see Options::max_running.
         ++self.skipped_runs_;
         return;
     }
@@ -210,6 +200,7 @@ void Scheduler::start_run(Entry& entry) {
     request.tls = runtime->tls_for(entry.target.module);
     metrics_.probe_started();
     Entry* target = &entry;
+    ++running_;
     entry.run = ProbeRun::start(env_, std::move(request), [this, target](ProbeReport report) {
         on_report(*target, std::move(report));
     });
@@ -221,16 +212,24 @@ void Scheduler::on_report(Entry& entry, ProbeReport report) {
                          wall_now_seconds(), record_registry(*report.registry, families_));
     // This runs inside the run's own report callback: it is deleted on a later iteration.
     env_.loop.defer_delete(std::move(entry.run));
+    --running_;
 }
 
 void Scheduler::collect(std::map<std::string, prometheus::MetricFamily>& families) const {
     const double now = wall_now_seconds();
     for (const auto& [key, entry] : entries_) {
-        const double stale_after = options_.stale_after_intervals *
-                                   static_cast<double>(interval_ms(entry->target)) / 1000.0;
-        const bool fresh = now - entry->record.last_run_unix <= stale_after;
-        append_target_series(families, entry->target, entry->record, fresh);
+        append_target_series(families, entry->target, entry->record, fresh(*entry, now));
     }
+    collect_summary(families);
+}
+
+bool Scheduler::fresh(const Entry& entry, double now) const {
+    const double stale_after =
+        options_.stale_after_intervals * static_cast<double>(interval_ms(entry.target)) / 1000.0;
+    return now - entry.record.last_run_unix <= stale_after;
+}
+
+void Scheduler::collect_summary(std::map<std::string, prometheus::MetricFamily>& families) const {
     auto gauge = [&families](const char* name, const char* help, prometheus::MetricType type,
                              double value) {
         families[name] = single_value_family(name, help, value, type);
@@ -239,10 +238,76 @@ void Scheduler::collect(std::map<std::string, prometheus::MetricFamily>& familie
           prometheus::MetricType::Gauge, static_cast<double>(entries_.size()));
     gauge("sonde_known_targets",
           "Targets of every source (static and discovered) before sharding over replicas.",
-          prometheus::MetricType::Gauge, static_cast<double>(known()));
+          prometheus::MetricType::Gauge, static_cast<double>(known_));
     gauge("sonde_scheduler_skipped_runs_total",
           "Scheduled runs skipped because the previous run of the target was still going.",
           prometheus::MetricType::Counter, static_cast<double>(skipped_runs_));
+}
+
+// Renders the targets' series family by family, each family a pass over the entries in key
+// order; a call resumes at the first entry at or after the cursor's key, so entries removed
+// between calls are simply not found again.
+class ScheduledSeries final : public SeriesSource {
+public:
+    ScheduledSeries(const Scheduler& owner, double now)
+        : owner_(&owner), alive_(owner.alive_.watch()), now_(now) {}
+
+    std::vector<std::string> family_names() const override {
+        std::vector<std::string> names;
+        if (alive_.expired()) {
+            return names;
+        }
+        names = owner_->families_.names();
+        names.insert(names.end(), kTargetFamilyNames.begin(), kTargetFamilyNames.end());
+        return names;
+    }
+
+    bool render(const std::string& name, SeriesCursor& cursor, std::string& out,
+                std::size_t budget) override {
+        if (alive_.expired()) {
+            return true;
+        }
+        FamilySelector family;
+        family.name = name;
+        const auto own = std::find(kTargetFamilyNames.begin(), kTargetFamilyNames.end(), name);
+        if (own != kTargetFamilyNames.end()) {
+            family.own = static_cast<int>(own - kTargetFamilyNames.begin());
+        } else {
+            const std::int64_t id = owner_->families_.name_id(name);
+            if (id < 0) {
+                return true;
+            }
+            family.name_id = static_cast<std::uint32_t>(id);
+        }
+        const auto& entries = owner_->entries_;
+        auto it = cursor.started ? entries.lower_bound(cursor.next_key) : entries.begin();
+        cursor.started = true;
+        const std::size_t start = out.size();
+        // Entries without a line of this family cost a visit but no bytes: bound both.
+        std::size_t visited = 0;
+        for (; it != entries.end() && out.size() - start < budget && visited < kEntriesPerCall;
+             ++it, ++visited) {
+            const Scheduler::Entry& entry = *it->second;
+            append_target_lines(out, family, entry.target, entry.record, owner_->fresh(entry, now_),
+                                cursor.header_written);
+        }
+        if (it == entries.end()) {
+            return true;
+        }
+        cursor.next_key = it->first;
+        return false;
+    }
+
+private:
+    static constexpr std::size_t kEntriesPerCall = 2000;
+
+    const Scheduler* owner_;
+    std::weak_ptr<const char> alive_;
+    double now_;  // one clock for the whole scrape, as collect() has
+};
+
+std::unique_ptr<SeriesSource> Scheduler::series() const {
+    return std::make_unique<ScheduledSeries>(*this, wall_now_seconds());
 }
 
 std::string Scheduler::service_discovery_json() const {

@@ -29,10 +29,12 @@
 
 #include "discovery/target.hpp"
 #include "modules/icmp/icmp_socket_pool.hpp"
+#include "prober/app/metrics_text.hpp"
 #include "prober/app/module_runtime.hpp"
 #include "prober/app/probe_runner.hpp"
 #include "prober/app/shard.hpp"
 #include "prober/app/target_metrics.hpp"
+#include "prober/core/loop.hpp"
 #include "prober/core/uv_handle.hpp"
 
 namespace sonde::app {
@@ -52,6 +54,11 @@ public:
         // Results older than this many intervals are not shown (a stuck scheduler must not keep
         // showing a stale probe_success 1).
         double stale_after_intervals = 3;
+        // Runs in flight at most. A loop that falls behind (a stall, a starved CPU) finds many
+        // targets due at once; beyond this their runs are skipped (counted with the skipped
+        // runs) rather than started, which bounds memory and descriptors (each run holds a
+        // socket and tens of KB) where it would otherwise snowball.
+        std::size_t max_running = 10000;
     };
     using RuntimeSource = std::function<std::shared_ptr<const RuntimeConfig>()>;
 
@@ -68,21 +75,31 @@ public:
     void stop();
 
     std::size_t scheduled() const { return entries_.size(); }
-    std::size_t known() const;  // before sharding: every target of every source
-    std::size_t running() const;
+    std::size_t known() const { return known_; }  // before sharding: every target of every source
+    std::size_t running() const { return running_; }
     std::uint64_t skipped_runs() const { return skipped_runs_; }
 
-    // Appends the series of every scheduled target (see target_metrics.hpp).
+    // Appends the series of every scheduled target (see target_metrics.hpp) and the scheduler's
+    // own gauges, built at once: the reference rendering, for tests and small sets.
     void collect(std::map<std::string, prometheus::MetricFamily>& families) const;
+    // Appends only the scheduler's own gauges (sonde_scheduled_targets, ...).
+    void collect_summary(std::map<std::string, prometheus::MetricFamily>& families) const;
+    // The series of every scheduled target, rendered piece by piece for /metrics: the same text
+    // as collect()'s target series. Targets removed while it is in use are skipped, targets
+    // added show up if the render has not passed their place yet. It may outlive the
+    // scheduler, and then renders nothing more.
+    std::unique_ptr<SeriesSource> series() const;
     // Every known target (all sources, before sharding) in Prometheus' HTTP service discovery
     // format, with the module as the __param_module label.
     std::string service_discovery_json() const;
 
 private:
+    friend class ScheduledSeries;
+
     struct Entry {
         Scheduler* owner = nullptr;
         discovery::Target target;
-        std::string key;
+        const std::string* key = nullptr;  // entries_' key of this entry
         UvHandle<uv_timer_t> timer;
         std::uint64_t planned_ns = 0;  // uv_hrtime() at which the next run is due
         std::unique_ptr<ProbeRun> run;
@@ -95,6 +112,7 @@ private:
     void start_run(Entry& entry);
     void on_report(Entry& entry, ProbeReport report);
     void rebuild(bool prompt_new);
+    bool fresh(const Entry& entry, double now) const;
 
     ProbeEnvironment env_;
     SelfMetrics& metrics_;
@@ -107,7 +125,10 @@ private:
     std::map<std::string, std::unique_ptr<Entry>> entries_;  // by target key
     FamilyTable families_;
     std::uint64_t skipped_runs_ = 0;
+    std::size_t known_ = 0;    // known(), counted at each rebuild
+    std::size_t running_ = 0;  // entries with a run
     bool stopped_ = false;
+    Alive alive_;  // lets series() outlive the scheduler
 };
 
 }  // namespace sonde::app

@@ -125,6 +125,11 @@ void SelfMetrics::config_reloaded(bool success) {
 }
 
 std::string SelfMetrics::render(std::map<std::string, prometheus::MetricFamily> extra) const {
+    return render_families(collect(std::move(extra)));
+}
+
+std::vector<prometheus::MetricFamily> SelfMetrics::collect(
+    std::map<std::string, prometheus::MetricFamily> extra) const {
     auto families = registry_->Collect();
     for (auto& [name, family] : extra) {
         families.push_back(std::move(family));
@@ -132,7 +137,7 @@ std::string SelfMetrics::render(std::map<std::string, prometheus::MetricFamily> 
     auto process = ProcessCollector().Collect();
     families.insert(families.end(), std::make_move_iterator(process.begin()),
                     std::make_move_iterator(process.end()));
-    return render_families(std::move(families));
+    return families;
 }
 
 }  // namespace sonde::app

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <prometheus/metric_family.h>
 
@@ -46,6 +47,9 @@ public:
 
     // The text of /metrics, with `extra` families (scheduled targets) merged in.
     std::string render(std::map<std::string, prometheus::MetricFamily> extra = {}) const;
+    // The families of render(), unsorted, with `extra` appended.
+    std::vector<prometheus::MetricFamily> collect(
+        std::map<std::string, prometheus::MetricFamily> extra = {}) const;
 
 private:
     std::shared_ptr<prometheus::Registry> registry_;

@@ -17,6 +17,29 @@ std::string http_date() {
     return std::string(buffer, n);
 }
 
+void append_status_and_headers(std::string& out, const HttpResponse& response) {
+    out += "HTTP/1.1 ";
+    out += std::to_string(response.status);
+    out += ' ';
+    out += http_reason_phrase(response.status);
+    out += "\r\n";
+    for (const auto& field : response.headers.fields()) {
+        out += field.name;
+        out += ": ";
+        out += field.value;
+        out += "\r\n";
+    }
+    out += "Date: " + http_date() + "\r\n";
+}
+
+void append_connection(std::string& out, const ResponseFraming& framing) {
+    if (framing.close) {
+        out += "Connection: close\r\n";
+    } else if (framing.keep_alive_10) {
+        out += "Connection: keep-alive\r\n";
+    }
+}
+
 bool status_has_body(int status) {
     return status >= 200 && status != 204 && status != 304;
 }
@@ -128,30 +151,39 @@ std::string encode_response(HttpResponse response, const ResponseFraming& framin
 
     std::string out;
     out.reserve(256 + response.body.size());
-    out += "HTTP/1.1 ";
-    out += std::to_string(response.status);
-    out += ' ';
-    out += http_reason_phrase(response.status);
-    out += "\r\n";
-    for (const auto& field : headers.fields()) {
-        out += field.name;
-        out += ": ";
-        out += field.value;
-        out += "\r\n";
-    }
-    out += "Date: " + http_date() + "\r\n";
+    append_status_and_headers(out, response);
     if (response.status != 204 && response.status >= 200) {
         out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
     }
-    if (framing.close) {
-        out += "Connection: close\r\n";
-    } else if (framing.keep_alive_10) {
-        out += "Connection: keep-alive\r\n";
-    }
+    append_connection(out, framing);
     out += "\r\n";
     if (!framing.head_request) {
         out += response.body;
     }
+    return out;
+}
+
+std::string encode_stream_head(HttpResponse response, const ResponseFraming& framing, bool chunked,
+                               bool gzip) {
+    auto& headers = response.headers;
+    for (std::string_view owned : {"Content-Length", "Connection", "Transfer-Encoding", "Date",
+                                   "Content-Encoding", "Vary"}) {
+        headers.remove(owned);
+    }
+    if (!headers.contains("Content-Type")) {
+        headers.add("Content-Type", "text/plain; charset=utf-8");
+    }
+    headers.add("Vary", "Accept-Encoding");
+    if (gzip) {
+        headers.add("Content-Encoding", "gzip");
+    }
+    std::string out;
+    append_status_and_headers(out, response);
+    if (chunked) {
+        out += "Transfer-Encoding: chunked\r\n";
+    }
+    append_connection(out, framing);
+    out += "\r\n";
     return out;
 }
 

@@ -37,4 +37,11 @@ struct ResponseFraming {
 // already encoded; such bodies also get Vary: Accept-Encoding, since the reply depends on it.
 std::string encode_response(HttpResponse response, const ResponseFraming& framing);
 
+// The status line and headers of a response whose body follows in pieces (response.body is
+// ignored): with `chunked`, Transfer-Encoding: chunked; without, no length at all, the body
+// ending with the connection (framing.close must be set). With `gzip`, Content-Encoding: gzip
+// and Vary: Accept-Encoding.
+std::string encode_stream_head(HttpResponse response, const ResponseFraming& framing, bool chunked,
+                               bool gzip);
+
 }  // namespace sonde::net

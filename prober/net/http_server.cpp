@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <charconv>
+#include <cstdio>
 #include <list>
 #include <utility>
 
@@ -10,6 +11,7 @@
 
 #include "prober/core/uv_error.hpp"
 #include "prober/core/uv_handle.hpp"
+#include "prober/net/gzip.hpp"
 #include "prober/net/ip_address.hpp"
 #include "prober/net/tcp_stream.hpp"
 
@@ -102,6 +104,7 @@ public:
 
     // HttpResponder's side.
     void respond(HttpResponse response);
+    void respond_streaming(HttpResponse head, HttpResponder::BodySource source);
     void abandon();
 
     // llhttp callbacks; parser->data is the session.
@@ -130,6 +133,7 @@ private:
     void dispatch();
     void send(std::string bytes, bool close_after);
     void on_written(int status);
+    void on_piece_written(int status);
     void reject(int status, std::string reason);
     int fail_in_callback(int status, std::string reason);
     int count_header_bytes(std::size_t length);
@@ -152,6 +156,10 @@ private:
     bool close_after_response_ = false;
     bool peer_closed_ = false;
     bool reading_paused_ = false;
+    // A streamed body in progress: its source, its compressor and its framing.
+    HttpResponder::BodySource source_;
+    std::unique_ptr<GzipStream> gzip_;
+    bool chunked_ = false;
 };
 
 }  // namespace detail
@@ -360,6 +368,100 @@ void HttpSession::respond(HttpResponse response) {
     send(encode_response(std::move(response), framing), close_after);
 }
 
+void HttpSession::respond_streaming(HttpResponse head, HttpResponder::BodySource source) {
+    if (state_ != State::Handling) {
+        return;
+    }
+    responder = nullptr;
+    cancel = nullptr;
+    const bool http11 =
+        request_.http_major > 1 || (request_.http_major == 1 && request_.http_minor >= 1);
+    // An HTTP/1.0 client cannot read chunks: its body ends with the connection.
+    const bool close_after =
+        close_after_response_ || !request_.keep_alive || peer_closed_ || core_.stopped || !http11;
+    ResponseFraming framing;
+    framing.head_request = request_.method == "HEAD";
+    framing.close = close_after;
+    chunked_ = http11;
+    const bool gzip = request_.accepts_gzip();
+    std::string bytes = encode_stream_head(std::move(head), framing, chunked_, gzip);
+    if (framing.head_request) {
+        send(std::move(bytes), close_after);
+        return;
+    }
+    if (gzip) {
+        // The fastest level: a big body costs the loop less, and is still many times smaller.
+        gzip_ = std::make_unique<GzipStream>(1);
+    }
+    source_ = std::move(source);
+    state_ = State::Writing;
+    close_after_response_ = close_after;
+    arm(Timer::Write);
+    stream_.write(std::move(bytes), [this](int status) { on_piece_written(status); });
+}
+
+void HttpSession::on_piece_written(int status) {
+    if (state_ != State::Writing) {
+        return;
+    }
+    if (status != 0 || peer_closed_) {
+        close(false);
+        return;
+    }
+    if (!source_) {
+        on_written(0);  // the last piece is out
+        return;
+    }
+    arm(Timer::Write);
+    std::string frame;
+    bool more = true;
+    while (frame.empty() && more) {
+        std::string piece;
+        // Called from a local: if the source stops the server, close() cannot destroy it while
+        // it runs.
+        auto source = std::move(source_);
+        more = source(piece);
+        if (state_ != State::Writing) {
+            return;
+        }
+        if (more) {
+            source_ = std::move(source);
+        }
+        std::string data;
+        if (gzip_) {
+            if (!gzip_->write(piece, !more, data)) {
+                close(false);  // out of memory: the body cannot be finished
+                return;
+            }
+        } else {
+            data = std::move(piece);
+        }
+        if (!chunked_) {
+            frame = std::move(data);
+            continue;
+        }
+        if (!data.empty()) {
+            char size[20];
+            const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+            frame.reserve(static_cast<std::size_t>(n) + data.size() + 7);
+            frame.append(size, static_cast<std::size_t>(n));
+            frame += data;
+            frame += "\r\n";
+        }
+        if (!more) {
+            frame += "0\r\n\r\n";
+        }
+    }
+    if (!more) {
+        gzip_.reset();
+    }
+    if (frame.empty()) {
+        on_written(0);  // an empty last piece of a body without chunks: nothing left to send
+        return;
+    }
+    stream_.write(std::move(frame), [this](int written) { on_piece_written(written); });
+}
+
 void HttpSession::abandon() {
     respond(HttpResponse::text(500, "Internal Server Error: the handler dropped the request\n"));
 }
@@ -412,6 +514,9 @@ void HttpSession::close(bool notify) {
     state_ = State::Closed;
     timer_.reset();
     stream_.close();
+    // A streamed body's source may hold much (a render in progress): drop it now.
+    source_ = nullptr;
+    gzip_.reset();
     if (responder != nullptr) {
         responder->detach();
         responder = nullptr;
@@ -565,6 +670,13 @@ void HttpResponder::respond(HttpResponse response) {
         return;
     }
     std::exchange(session_, nullptr)->respond(std::move(response));
+}
+
+void HttpResponder::respond_streaming(HttpResponse head, BodySource source) {
+    if (session_ == nullptr) {
+        return;
+    }
+    std::exchange(session_, nullptr)->respond_streaming(std::move(head), std::move(source));
 }
 
 void HttpResponder::on_cancel(std::function<void()> fn) {

@@ -90,6 +90,16 @@ public:
     // Sends the response. Only the first call counts; later calls, or calls after the client
     // disconnected or the server stopped, do nothing.
     void respond(HttpResponse response);
+    // Sends a response whose body is produced as it goes out, for bodies too big to build at
+    // once. source(out) appends the next piece to out and returns false when that piece was
+    // the last. It is first called after the headers have been handed to the kernel, then
+    // after each piece has, so one piece is rendered per loop iteration at most and the
+    // client's reading paces the source. HTTP/1.1 clients get Transfer-Encoding: chunked,
+    // HTTP/1.0 ones a body ended by closing the connection; gzip is applied on the fly when
+    // the client accepts it. The source is dropped without further calls when the client goes
+    // away or the server stops; it is never called for HEAD. Only the first respond counts.
+    using BodySource = std::function<bool(std::string& out)>;
+    void respond_streaming(HttpResponse head, BodySource source);
     // Registers fn to run once if the client disconnects before respond(). It never runs
     // synchronously inside on_cancel(), nor after respond(), stop() or the server's destruction.
     // Registering when the connection is already gone does nothing: check connected().

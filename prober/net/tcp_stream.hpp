@@ -85,7 +85,6 @@ private:
     ConnectCallback on_connected_;
     DataCallback on_data_;
     EndCallback on_end_;
-    std::unique_ptr<char[]> read_buffer_;
     std::size_t queued_bytes_ = 0;
     WriteCallback on_flushed_;
     Alive alive_;  // last member: destroyed first, so posted work sees the stream gone

@@ -63,6 +63,7 @@ struct ExporterFixture {
                                      return unexpected("bad.yml:1:1: nope");
                                  },
                                  {},
+                                 {},
                                  {}});
         REQUIRE(exporter->listen().has_value());
     }

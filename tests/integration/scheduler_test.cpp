@@ -61,7 +61,7 @@ struct SchedulerFixture {
     std::shared_ptr<const app::RuntimeConfig> runtime;
     std::unique_ptr<app::Scheduler> scheduler;
 
-    explicit SchedulerFixture(app::ShardSpec shard = {}) {
+    explicit SchedulerFixture(app::ShardSpec shard = {}, std::size_t max_running = 10000) {
         auto r = net::Resolver::create(fx.loop());
         REQUIRE(r.has_value());
         resolver = std::move(*r);
@@ -72,7 +72,7 @@ struct SchedulerFixture {
         runtime = *built;
         scheduler = std::make_unique<app::Scheduler>(
             app::ProbeEnvironment{fx.loop(), *resolver, LogLevel::Error, nullptr}, metrics,
-            app::Scheduler::Options{0.5, shard}, [this] { return runtime; });
+            app::Scheduler::Options{0.5, shard, 3, max_running}, [this] { return runtime; });
     }
 
     test::Samples samples() const {
@@ -215,6 +215,124 @@ TEST_CASE("a target's run that lasts its whole interval is never overlapped by t
     }));
     CHECK(most_running == 1);
     CHECK(s.samples().at("sonde_scheduler_skipped_runs_total") >= 1);
+    REQUIRE(s.close() == 0);
+}
+
+}  // namespace sonde
+
+namespace sonde {
+namespace {
+
+// The scheduler's own gauges plus its targets' series, rendered in pieces of `budget` bytes.
+struct PieceRender {
+    app::SlicedRender render;
+    std::string text;
+    int pieces = 0;
+
+    PieceRender(const app::Scheduler& scheduler) : render(summary(scheduler), scheduler.series()) {}
+
+    static std::vector<prometheus::MetricFamily> summary(const app::Scheduler& scheduler) {
+        std::map<std::string, prometheus::MetricFamily> families;
+        scheduler.collect_summary(families);
+        std::vector<prometheus::MetricFamily> list;
+        for (auto& [name, family] : families) {
+            list.push_back(std::move(family));
+        }
+        return list;
+    }
+    bool next(std::size_t budget) {
+        ++pieces;
+        return render.next(text, budget);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("targets' series rendered in pieces equal the reference; removals mid-render are safe",
+          "[integration][scheduler][metrics_text]") {
+    test::ThreadedTcpServer server("hello\n");
+    SchedulerFixture s;
+    std::vector<discovery::Target> targets;
+    for (int i = 0; i < 40; ++i) {
+        targets.push_back(discovery::Target{
+            "tcp_connect", server.address(), std::chrono::seconds(5), {{"n", std::to_string(i)}}});
+    }
+    s.scheduler->update("static", targets);
+    REQUIRE(s.fx.run_until([&] {
+        std::map<std::string, prometheus::MetricFamily> families;
+        s.scheduler->collect(families);
+        return families.count("probe_success") == 1 &&
+               families.at("probe_success").metric.size() == targets.size();
+    }));
+
+    // Nothing runs between pieces here, so the text must be the reference's, byte for byte.
+    std::map<std::string, prometheus::MetricFamily> families;
+    s.scheduler->collect(families);
+    std::vector<prometheus::MetricFamily> list;
+    for (auto& [name, family] : families) {
+        list.push_back(std::move(family));
+    }
+    const std::string expected = app::render_families(std::move(list));
+    for (std::size_t budget : {std::size_t{1}, std::size_t{500}, std::size_t{1} << 20}) {
+        PieceRender r(*s.scheduler);
+        while (r.next(budget)) {
+        }
+        CHECK(r.text == expected);
+        if (budget == 1) {
+            CHECK(r.pieces > static_cast<int>(targets.size()));
+        }
+    }
+
+    SECTION("targets removed mid-render are skipped, the rest rendered") {
+        PieceRender r(*s.scheduler);
+        for (int i = 0; i < 5; ++i) {
+            REQUIRE(r.next(1));
+        }
+        // Keep the first ten: entries the render stands on or has yet to reach are freed.
+        s.scheduler->update("static", {targets.begin(), targets.begin() + 10});
+        while (r.next(100)) {
+        }
+        const auto samples = test::parse_samples(r.text);
+        std::size_t runs = 0;
+        for (const auto& [series, value] : samples) {
+            runs += series.rfind("sonde_target_probes_total{", 0) == 0 ? 1 : 0;
+        }
+        CHECK(runs == 2 * 10);  // success and failure for each target left
+    }
+    SECTION("a render that outlives the scheduler ends without touching it") {
+        PieceRender r(*s.scheduler);
+        REQUIRE(r.next(1));
+        s.scheduler.reset();
+        while (r.next(1)) {
+        }
+        CHECK(r.text.find("sonde_target_probes_total{") == std::string::npos);
+    }
+    REQUIRE(s.close() == 0);
+}
+
+}  // namespace sonde
+
+namespace sonde {
+
+TEST_CASE("runs beyond the in-flight cap are skipped, not started", "[integration][scheduler]") {
+    // Three targets whose runs last their whole interval, with room for two at a time.
+    SilentListener silent;
+    SchedulerFixture s({}, 2);
+    std::vector<discovery::Target> targets;
+    for (int i = 0; i < 3; ++i) {
+        targets.push_back(discovery::Target{
+            "stall", silent.address(), std::chrono::seconds(1), {{"n", std::to_string(i)}}});
+    }
+    s.scheduler->update("static", targets);
+    std::size_t most_running = 0;
+    REQUIRE(s.fx.run_until([&] {
+        most_running = std::max(most_running, s.scheduler->running());
+        return s.scheduler->skipped_runs() >= 2;
+    }));
+    CHECK(most_running == 2);
+    // Removing every target cancels the runs and the count follows.
+    s.scheduler->update("static", {});
+    CHECK(s.scheduler->running() == 0);
     REQUIRE(s.close() == 0);
 }
 

@@ -3,6 +3,8 @@
 
 #include "prober/app/target_metrics.hpp"
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
@@ -134,4 +136,112 @@ TEST_CASE("failures count up and name their reason; stale results lose their pro
 
 TEST_CASE("a target that never ran has no series", "[unit][scheduler]") {
     CHECK(render(kTarget, TargetRecord{}, true).empty());
+}
+
+namespace {
+
+// What append_target_lines() writes for these targets, family by family, as /metrics does.
+std::string render_lines(
+    const FamilyTable& table,
+    const std::vector<std::pair<sonde::discovery::Target, TargetRecord>>& targets, bool fresh) {
+    std::vector<std::string> names = table.names();
+    names.insert(names.end(), sonde::app::kTargetFamilyNames.begin(),
+                 sonde::app::kTargetFamilyNames.end());
+    std::sort(names.begin(), names.end());
+    std::string out;
+    for (const auto& name : names) {
+        sonde::app::FamilySelector family;
+        family.name = name;
+        const auto own = std::find(sonde::app::kTargetFamilyNames.begin(),
+                                   sonde::app::kTargetFamilyNames.end(), name);
+        if (own != sonde::app::kTargetFamilyNames.end()) {
+            family.own = static_cast<int>(own - sonde::app::kTargetFamilyNames.begin());
+        } else {
+            family.name_id = static_cast<std::uint32_t>(table.name_id(name));
+        }
+        bool header = false;
+        for (const auto& [target, record] : targets) {
+            sonde::app::append_target_lines(out, family, target, record, fresh, header);
+        }
+    }
+    return out;
+}
+
+// The reference: prometheus-cpp families through TextSerializer.
+std::string render_reference(
+    const std::vector<std::pair<sonde::discovery::Target, TargetRecord>>& targets, bool fresh) {
+    std::map<std::string, prometheus::MetricFamily> families;
+    for (const auto& [target, record] : targets) {
+        sonde::app::append_target_series(families, target, record, fresh);
+    }
+    std::vector<prometheus::MetricFamily> list;
+    for (auto& [name, family] : families) {
+        list.push_back(std::move(family));
+    }
+    return sonde::app::render_families(std::move(list));
+}
+
+}  // namespace
+
+TEST_CASE("the text lines of targets equal the reference rendering byte for byte",
+          "[unit][scheduler][metrics_text]") {
+    FamilyTable table;
+    TargetRecord ok;
+    ok.add_run(true, FailureKind::None, 0.3, 1764000000.5,
+               sonde::app::record_registry(*probe_registry(1), table));
+    TargetRecord failing;
+    failing.add_run(true, FailureKind::None, 0.004, 100,
+                    sonde::app::record_registry(*probe_registry(1), table));
+    failing.add_run(false, FailureKind::Timeout, 31.5, 1764000001.25,
+                    sonde::app::record_registry(*probe_registry(0), table));
+    sonde::discovery::Target odd{"tcp_connect",
+                                 "10.0.0.1:22 \"x\" \\ y",
+                                 std::chrono::seconds(5),
+                                 {{"module", "shadowed? no: identity label named module"}}};
+    const std::vector<std::pair<sonde::discovery::Target, TargetRecord>> targets = {
+        {kTarget, ok}, {odd, failing}, {kTarget, TargetRecord{}}};
+    for (bool fresh : {true, false}) {
+        CHECK(render_lines(table, targets, fresh) == render_reference(targets, fresh));
+    }
+}
+
+TEST_CASE("results of the same shape share it; each keeps only its values", "[unit][scheduler]") {
+    FamilyTable table;
+    auto a = sonde::app::record_registry(*probe_registry(1), table);
+    auto b = sonde::app::record_registry(*probe_registry(0), table);
+    REQUIRE(a.shape != nullptr);
+    CHECK(a.shape == b.shape);
+    CHECK(a.values.size() == a.shape->series.size());
+    CHECK(a.values != b.values);
+
+    // Another label value is another shape.
+    auto other = std::make_shared<prometheus::Registry>();
+    prometheus::BuildGauge()
+        .Name("probe_http_duration_seconds")
+        .Help("Duration of http request by phase")
+        .Register(*other)
+        .Add({{"phase", "tls"}})
+        .Set(1);
+    auto c = sonde::app::record_registry(*other, table);
+    CHECK(c.shape != a.shape);
+    CHECK(table.shapes() == 2);
+
+    // An empty registry records no shape at all.
+    CHECK(sonde::app::record_registry(prometheus::Registry{}, table).shape == nullptr);
+
+    // Shapes nobody uses any more are dropped as the table grows.
+    a = {};
+    b = {};
+    c = {};
+    for (int i = 0; i < 200; ++i) {
+        auto registry = std::make_shared<prometheus::Registry>();
+        prometheus::BuildGauge()
+            .Name("probe_x")
+            .Help("x")
+            .Register(*registry)
+            .Add({{"i", std::to_string(i)}})
+            .Set(1);
+        (void)sonde::app::record_registry(*registry, table);
+    }
+    CHECK(table.shapes() < 200);
 }
