@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <regex>
 
@@ -113,14 +114,24 @@ SondeProcess::SondeProcess(std::vector<std::string> args, std::string cwd) {
     args.insert(args.begin(), SONDE_BINARY);
     args.emplace_back("--web.listen-address=127.0.0.1:0");
     start(std::move(args), cwd);
-    wait_ready("Listening on.*address=127\\.0\\.0\\.1:([0-9]+)");
+    ready_or_stop("Listening on.*address=127\\.0\\.0\\.1:([0-9]+)");
 }
 
 SondeProcess::SondeProcess(std::vector<std::string> argv, const std::string& ready_pattern,
                            std::uint16_t port)
     : port_(port) {
     start(std::move(argv), {});
-    wait_ready(ready_pattern);
+    ready_or_stop(ready_pattern);
+}
+
+void SondeProcess::ready_or_stop(const std::string& pattern) {
+    // A constructor that throws runs no destructor: the child and the reader go here.
+    try {
+        wait_ready(pattern);
+    } catch (...) {
+        stop();
+        throw;
+    }
 }
 
 void SondeProcess::start(std::vector<std::string> args, const std::string& cwd) {
@@ -149,61 +160,107 @@ void SondeProcess::start(std::vector<std::string> args, const std::string& cwd) 
     }
     close(fds[1]);
     out_fd_ = fds[0];
+    reader_ = std::thread([this] { read_output(); });
 }
 
 void SondeProcess::wait_ready(const std::string& pattern) {
     const std::regex ready(pattern);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     std::smatch match;
-    while (std::chrono::steady_clock::now() < deadline) {
-        read_available(100);
+    std::unique_lock lock(output_mutex_);
+    for (;;) {
         if (std::regex_search(output_, match, ready)) {
             if (match.size() > 1 && match[1].matched) {
                 port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
             }
             return;
         }
-        if (exited_) {
+        // The pipe closes when the child exits: what it wrote is all there is.
+        if (output_closed_ || output_grew_.wait_until(lock, deadline) == std::cv_status::timeout) {
             break;
         }
     }
-    FAIL("process did not become ready; output:\n" << output_);
+    const std::string seen = output_;
+    lock.unlock();
+    FAIL("process did not become ready; output:\n" << seen);
 }
 
 SondeProcess::~SondeProcess() {
-    if (!exited_ && pid_ > 0) {
-        kill(pid_, SIGKILL);
-        waitpid(pid_, nullptr, 0);
+    stop();
+}
+
+void SondeProcess::stop() {
+    if (pid_ > 0) {
+        poll_exit();
+        if (!exited_) {
+            kill(pid_, SIGKILL);
+            waitpid(pid_, nullptr, 0);
+            exited_ = true;
+        }
+    }
+    // A grandchild could keep the pipe open; the reader also stops on the flag.
+    stop_reading_ = true;
+    if (reader_.joinable()) {
+        reader_.join();
     }
     if (out_fd_ >= 0) {
         close(out_fd_);
+        out_fd_ = -1;
     }
 }
 
-void SondeProcess::read_available(int timeout_ms) {
-    pollfd pfd{out_fd_, POLLIN, 0};
-    if (poll(&pfd, 1, timeout_ms) > 0) {
-        char buffer[4096];
+void SondeProcess::read_output() {
+    char buffer[16384];
+    while (!stop_reading_) {
+        pollfd pfd{out_fd_, POLLIN, 0};
+        const int ready = poll(&pfd, 1, 100);
+        if (ready < 0 && errno == EINTR) {
+            continue;
+        }
+        if (ready <= 0) {
+            if (ready < 0) {
+                break;
+            }
+            continue;
+        }
         const ssize_t n = read(out_fd_, buffer, sizeof buffer);
-        if (n > 0) {
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        {
+            const std::lock_guard lock(output_mutex_);
             output_.append(buffer, static_cast<std::size_t>(n));
         }
+        output_grew_.notify_all();
     }
-    if (!exited_) {
-        int status = 0;
-        if (waitpid(pid_, &status, WNOHANG) == pid_) {
-            exited_ = true;
-            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        }
+    {
+        const std::lock_guard lock(output_mutex_);
+        output_closed_ = true;
+    }
+    output_grew_.notify_all();
+}
+
+void SondeProcess::poll_exit() {
+    if (exited_) {
+        return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     }
 }
 
-const std::string& SondeProcess::output() {
-    read_available(0);
+std::string SondeProcess::output() const {
+    const std::lock_guard lock(output_mutex_);
     return output_;
 }
 
 void SondeProcess::signal(int signum) {
+    poll_exit();
     if (!exited_) {
         kill(pid_, signum);
     }
@@ -211,14 +268,20 @@ void SondeProcess::signal(int signum) {
 
 int SondeProcess::wait(int timeout_ms) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (!exited_ && std::chrono::steady_clock::now() < deadline) {
-        read_available(50);
+    for (;;) {
+        poll_exit();
+        if (exited_ || std::chrono::steady_clock::now() >= deadline) {
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    // Drain what it printed before exiting.
-    for (int i = 0; i < 10; ++i) {
-        read_available(0);
+    if (exited_) {
+        // What it printed before exiting: the pipe is closed once the child is gone.
+        std::unique_lock lock(output_mutex_);
+        output_grew_.wait_for(lock, std::chrono::seconds(5), [this] { return output_closed_; });
+        return exit_code_;
     }
-    return exited_ ? exit_code_ : -1;
+    return -1;
 }
 
 }  // namespace sonde::test

@@ -4,8 +4,12 @@
 // a blocking HTTP/1.1 client to talk to it. For tests of what only a process shows: flags,
 // signals, exit codes, the log.
 
+#include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <sys/types.h>
@@ -47,20 +51,33 @@ public:
     void signal(int signum);
     // Waits for the process to exit; returns its exit code (128+signal when killed).
     int wait(int timeout_ms = 20000);
-    // Everything it wrote to stderr/stdout so far (reads what is pending).
-    const std::string& output();
+    // Everything it wrote to stderr/stdout so far.
+    std::string output() const;
 
 private:
     void start(std::vector<std::string> argv, const std::string& cwd);
     void wait_ready(const std::string& pattern);
-    void read_available(int timeout_ms);
+    void ready_or_stop(const std::string& pattern);
+    // Kills the child if it still runs, reaps it and joins the reader.
+    void stop();
+    // The reader thread: drains the child's output pipe as it comes, so a child that logs a
+    // lot (sonde logs every probe) never blocks in a write while the test looks elsewhere.
+    void read_output();
+    // Reaps the child if it has exited (non-blocking).
+    void poll_exit();
 
     pid_t pid_ = -1;
     int out_fd_ = -1;
     std::uint16_t port_ = 0;
-    std::string output_;
     bool exited_ = false;
     int exit_code_ = -1;
+
+    mutable std::mutex output_mutex_;
+    std::condition_variable output_grew_;
+    std::string output_;
+    bool output_closed_ = false;
+    std::atomic<bool> stop_reading_{false};
+    std::thread reader_;
 };
 
 }  // namespace sonde::test
