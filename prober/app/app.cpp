@@ -82,7 +82,8 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
             ? LogLevel::Debug
             : std::max(app->flags_.prober_log_level, LogLevel::Warn);
     app->scheduler_ = std::make_unique<Scheduler>(
-        ProbeEnvironment{app->loop_, *app->resolver_, scheduled_log_level, logger.stream()},
+        ProbeEnvironment{app->loop_, *app->resolver_, scheduled_log_level, logger.stream(), nullptr,
+                         logger.json()},
         app->metrics_, Scheduler::Options{app->flags_.timeout_offset, *shard},
         [self] { return self->runtime_; });
     app->schedule_static_targets();

@@ -55,7 +55,7 @@ public:
     CheckRunner(Loop& loop, net::Resolver& resolver, modules::icmp::IcmpSocketPool& pool,
                 std::shared_ptr<const RuntimeConfig> runtime, std::vector<Job> jobs,
                 unsigned repeat, config::Duration interval, OnRound on_round,
-                LogLevel prober_log_level, std::FILE* probe_log_mirror)
+                LogLevel prober_log_level, std::FILE* probe_log_mirror, bool probe_log_json)
         : loop_(loop),
           resolver_(resolver),
           pool_(pool),
@@ -65,7 +65,8 @@ public:
           interval_(interval),
           on_round_(std::move(on_round)),
           prober_log_level_(prober_log_level),
-          probe_log_mirror_(probe_log_mirror) {}
+          probe_log_mirror_(probe_log_mirror),
+          probe_log_json_(probe_log_json) {}
 
     ~CheckRunner() {
         runs_.clear();
@@ -115,10 +116,11 @@ private:
                                           ? std::chrono::duration<double>(module.timeout).count()
                                           : kDefaultTimeoutSeconds;
             request.tls = runtime_->tls_for(job.module);
-            runs_[i] = ProbeRun::start(
-                ProbeEnvironment{loop_, resolver_, prober_log_level_, probe_log_mirror_, &pool_},
-                std::move(request),
-                [this, i](ProbeReport report) { on_report(i, std::move(report)); });
+            runs_[i] = ProbeRun::start(ProbeEnvironment{loop_, resolver_, prober_log_level_,
+                                                        probe_log_mirror_, &pool_, probe_log_json_},
+                                       std::move(request), [this, i](ProbeReport report) {
+                                           on_report(i, std::move(report));
+                                       });
         }
     }
 
@@ -170,6 +172,7 @@ private:
     OnRound on_round_;
     LogLevel prober_log_level_;
     std::FILE* probe_log_mirror_;
+    bool probe_log_json_;
     std::vector<std::unique_ptr<ProbeRun>> runs_;
     std::vector<CheckResult> results_;
     std::size_t pending_ = 0;
@@ -404,7 +407,8 @@ int run_check(const CheckOptions& options, std::FILE* out) {
             auto pool = std::make_unique<modules::icmp::IcmpSocketPool>(loop);
             auto runner = std::make_unique<CheckRunner>(
                 loop, **resolver, *pool, *runtime, jobs, options.repeat, options.interval, on_round,
-                options.flags.prober_log_level, options.mirror_probe_log ? stderr : nullptr);
+                options.flags.prober_log_level, options.mirror_probe_log ? stderr : nullptr,
+                options.flags.log_json);
             if (auto started = runner->start(); !started) {
                 std::fprintf(stderr, "sonde check: %s\n", started.error().c_str());
                 code = 2;

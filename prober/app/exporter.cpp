@@ -207,7 +207,8 @@ void Exporter::handle_probe(const net::HttpRequest& request, const net::QueryPar
     slot.responder.on_cancel([this, id] { cancel(id); });
     metrics_.probe_started();
     slot.run = ProbeRun::start(
-        ProbeEnvironment{loop_, resolver_, flags_.prober_log_level, logger_.stream(), &icmp_pool_},
+        ProbeEnvironment{loop_, resolver_, flags_.prober_log_level, logger_.stream(), &icmp_pool_,
+                         logger_.json()},
         std::move(probe), [this, id](ProbeReport report) { on_report(id, std::move(report)); });
 }
 

@@ -32,7 +32,7 @@ ProbeRun::ProbeRun(ProbeEnvironment env, ProbeRequest request, Report report)
       // The buffer keeps every level, so debug=true and /logs always show the whole story;
       // --log.prober only filters what is mirrored to the process log.
       log_(request_.module_name, request_.target, LogLevel::Debug, env.log_mirror,
-           env.prober_log_level) {
+           env.prober_log_level, env.log_json) {
 }
 
 ProbeRun::~ProbeRun() {

@@ -66,6 +66,7 @@ struct ProbeEnvironment {
     std::FILE* log_mirror = nullptr;             // stderr, or null for quiet tests
     // The loop's shared ICMP sockets (owned by the caller, outliving its runs); may be null.
     modules::icmp::IcmpSocketPool* icmp_pool = nullptr;
+    bool log_json = false;  // --log.format=json: mirrored lines in JSON
 };
 
 class ProbeRun {

@@ -63,8 +63,8 @@ SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>())
              // Fine under 10 ms, where a healthy loop lives (the 5 ms objective is a bound),
              // coarse above, where only the order of magnitude of a stall matters.
              .Add({}, prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
-                                                              0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                              0.1, 0.5, 1, 5});
+                                                              0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                                              0.5, 1, 5});
     loop_utilization_ = &prometheus::BuildGauge()
                              .Name("sonde_event_loop_utilization")
                              .Help(

@@ -19,6 +19,7 @@ public:
     void set_level(LogLevel level) { level_ = level; }
     void set_json(bool json) { json_ = json; }
     LogLevel level() const { return level_; }
+    bool json() const { return json_; }
     std::FILE* stream() const { return out_; }
 
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});

@@ -223,12 +223,13 @@ std::ostream& operator<<(std::ostream& out, const ProbeLogLines& lines) {
 }
 
 ProbeLog::ProbeLog(std::string module, std::string target, LogLevel buffer_level, std::FILE* mirror,
-                   LogLevel mirror_level)
+                   LogLevel mirror_level, bool mirror_json)
     : module_(std::move(module)),
       target_(std::move(target)),
       buffer_level_(buffer_level),
       mirror_(mirror),
       mirror_level_(mirror_level),
+      mirror_json_(mirror_json),
       lines_(module_, target_) {
 }
 
@@ -251,7 +252,7 @@ void ProbeLog::log(LogLevel level, std::string_view msg, std::initializer_list<L
     if (to_mirror) {
         std::string line;
         append_logfmt_line_at(line, now, level, msg, {{"module", module_}, {"target", target_}},
-                              fields);
+                              fields, mirror_json_);
         std::fwrite(line.data(), 1, line.size(), mirror_);
     }
 }

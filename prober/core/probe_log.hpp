@@ -82,8 +82,11 @@ void append_logfmt_line_at(std::string& out, std::chrono::system_clock::time_poi
 
 class ProbeLog {
 public:
+    // mirror_json: the mirrored lines in the process log's JSON format (--log.format=json);
+    // the kept lines stay logfmt, as debug=true shows them in the exporter.
     ProbeLog(std::string module, std::string target, LogLevel buffer_level = LogLevel::Debug,
-             std::FILE* mirror = nullptr, LogLevel mirror_level = LogLevel::Info);
+             std::FILE* mirror = nullptr, LogLevel mirror_level = LogLevel::Info,
+             bool mirror_json = false);
 
     void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
     void debug(std::string_view msg, std::initializer_list<LogField> fields = {}) {
@@ -108,6 +111,7 @@ private:
     LogLevel buffer_level_;
     std::FILE* mirror_;
     LogLevel mirror_level_;
+    bool mirror_json_;
     ProbeLogLines lines_;
 };
 

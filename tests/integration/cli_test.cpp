@@ -1,8 +1,10 @@
 // The sonde binary as a user runs it: flags, exit codes, config handling, signals.
 #include <csignal>
+#include <sstream>
 
 #include <catch2/catch.hpp>
 #include <netinet/in.h>
+#include <nlohmann/json.hpp>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -86,6 +88,38 @@ TEST_CASE("a tcp probe through the running binary", "[integration][cli]") {
           std::string::npos);
     sonde.signal(SIGTERM);
     CHECK(sonde.wait() == 0);
+}
+
+TEST_CASE("with --log.format=json every line sonde logs is JSON, probe lines too",
+          "[integration][cli]") {
+    test::TempDir dir;
+    test::SondeProcess sonde(
+        {SONDE_BINARY, "--log.format=json",
+         "--config.file=" + dir.write("sonde.yml", "modules:\n  tcp_connect:\n    prober: tcp\n"),
+         "--web.listen-address=127.0.0.1:0"},
+        R"re("msg":"Listening on".*"address":"127\.0\.0\.1:([0-9]+)")re", 0);
+    // Port 1 on loopback refuses: the probe fails and its lines reach the process log.
+    const auto reply =
+        test::http_request(sonde.port(), "GET", "/probe?module=tcp_connect&target=127.0.0.1:1");
+    CHECK(reply.status == 200);
+    CHECK(reply.body.find("probe_success 0") != std::string::npos);
+    sonde.signal(SIGTERM);
+    CHECK(sonde.wait() == 0);
+
+    std::istringstream lines(sonde.output());
+    std::string line;
+    bool probe_failed = false;
+    while (std::getline(lines, line)) {
+        INFO(line);
+        const auto object = nlohmann::json::parse(line, nullptr, false);
+        REQUIRE(object.is_object());
+        if (object.value("msg", "") == "Probe failed") {
+            probe_failed = true;
+            CHECK(object.value("module", "") == "tcp_connect");
+            CHECK(object.value("target", "") == "127.0.0.1:1");
+        }
+    }
+    CHECK(probe_failed);
 }
 
 TEST_CASE("reload keeps the running config when the new file is bad", "[integration][cli]") {

@@ -3,8 +3,10 @@
 #include <cstdio>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 namespace sonde {
 namespace {
@@ -98,6 +100,42 @@ TEST_CASE("taken probe log lines are a value the log no longer touches", "[unit]
     CHECK(log.text().find("msg=second module=m target=t\n") != std::string::npos);
     const ProbeLogLines copy = taken;
     CHECK(copy.text() == before);
+}
+
+TEST_CASE("with --log.format=json the mirrored lines are JSON and the kept ones logfmt",
+          "[unit][probe_log]") {
+    std::FILE* mirror = std::tmpfile();
+    REQUIRE(mirror != nullptr);
+    ProbeLog log("http_2xx", "https://example.test/a b", LogLevel::Debug, mirror, LogLevel::Info,
+                 true);
+    log_mix(log);
+    std::fflush(mirror);
+    const std::string mirrored = contents(mirror);
+    (void)std::fclose(mirror);
+
+    // One JSON object per line, for the lines at or above the mirror's level only.
+    std::istringstream lines(mirrored);
+    std::string line;
+    std::vector<nlohmann::json> objects;
+    while (std::getline(lines, line)) {
+        INFO(line);
+        const auto object = nlohmann::json::parse(line, nullptr, false);
+        REQUIRE(object.is_object());
+        objects.push_back(object);
+    }
+    REQUIRE(objects.size() == 5);  // log_mix's six lines without the debug one
+    const auto& error = objects[1];
+    CHECK(error.value("level", "") == "ERROR");
+    CHECK(error.value("msg", "") == "Error for HTTP request");
+    CHECK(error.value("module", "") == "http_2xx");
+    CHECK(error.value("target", "") == "https://example.test/a b");
+    CHECK(error.value("err", "") == "Get \"http://x\": dial tcp: connection refused");
+    CHECK(objects[2].value("v", "") == "value with = and \\ and \t tab\nnewline \x01");
+
+    // debug=true and /logs show the exporter's logfmt whatever the process log's format.
+    CHECK(log.text().find(" level=ERROR msg=\"Error for HTTP request\" module=http_2xx ") !=
+          std::string::npos);
+    CHECK(log.text().find('{') == std::string::npos);
 }
 
 }  // namespace
