@@ -21,6 +21,16 @@ TEST_CASE("sonde --version names the program and exits 0", "[integration][cli]")
     const auto result = test::run_command({SONDE_BINARY, "--version"});
     CHECK(result.exit_code == 0);
     CHECK(result.output.rfind("sonde, version ", 0) == 0);
+    // The revision is the checkout's HEAD, read at build time: never the one of an earlier
+    // configure.
+    const auto head =
+        test::run_command({"/usr/bin/git", "-C", SONDE_SOURCE_DIR, "rev-parse", "--short", "HEAD"});
+    if (head.exit_code == 0 && !head.output.empty()) {
+        const std::string revision = head.output.substr(0, head.output.find('\n'));
+        CHECK(result.output.find("(revision: " + revision + ")") != std::string::npos);
+    } else {
+        WARN("not a git checkout: the revision is not checked");
+    }
 }
 
 TEST_CASE("sonde -h prints the flags and exits 0", "[integration][cli]") {
