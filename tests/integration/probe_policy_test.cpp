@@ -374,7 +374,7 @@ TEST_CASE("policy: /probe answers 403 with the reason, counts it, and reloads",
     CHECK(metrics.find("sonde_probe_denied_total{reason=\"cidr_not_allowed\"} 1") !=
           std::string::npos);
     CHECK(test::http_request(sonde.port(), "GET", "/config")
-              .body.find("probe_policy:\n  allow_cidrs: [127.0.0.0/8]") != std::string::npos);
+              .body.find("probe_policy:\n    allow_cidrs: [127.0.0.0/8]") != std::string::npos);
 
     // A bad policy fails the reload with its position and keeps the old one.
     std::string bad = kConfig;

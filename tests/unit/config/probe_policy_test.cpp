@@ -81,9 +81,9 @@ TEST_CASE("probe_policy: keys, defaults and /config", "[unit][config][policy]") 
         CHECK(policy.allow_hosts.at(0).text == "*.example.org");
         CHECK_FALSE(policy.scheduled);
         const std::string yaml = sonde::config::render_config_yaml(*loaded->config);
-        CHECK(yaml.find("probe_policy:\n  allow_cidrs: [10.0.0.0/8, fd00::/8]\n  deny_cidrs: "
-                        "[10.0.0.1]\n  allow_hosts: [\"*.example.org\", example.net]\n  "
-                        "deny_hosts: [admin.example.org]\n  scheduled: false\n") !=
+        CHECK(yaml.find("probe_policy:\n    allow_cidrs: [10.0.0.0/8, fd00::/8]\n    deny_cidrs: "
+                        "[10.0.0.1]\n    allow_hosts: [\"*.example.org\", example.net]\n    "
+                        "deny_hosts: [admin.example.org]\n    scheduled: false\n") !=
               std::string::npos);
         // What /config shows loads again, to the same policy.
         auto again = sonde::config::load_config_text(yaml, "again.yml");
