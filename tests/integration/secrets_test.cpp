@@ -251,8 +251,12 @@ void run_secrets_test(const std::string& log_format) {
 
     std::vector<std::pair<std::string, std::string>> surfaces;  // name, text
     {
-        test::SondeProcess sonde({"--config.file=" + config, "--log.level=debug",
-                                  "--log.prober=debug", "--log.format=" + log_format});
+        // The ready pattern of SondeProcess reads logfmt: a JSON log is started on a known port.
+        const std::uint16_t port = test::free_port();
+        test::SondeProcess sonde({SONDE_BINARY, "--config.file=" + config, "--log.level=debug",
+                                  "--log.prober=debug", "--log.format=" + log_format,
+                                  "--web.listen-address=127.0.0.1:" + std::to_string(port)},
+                                 "Listening on", port);
         for (const auto& [module, target] : probes(ok, dead)) {
             const std::string query =
                 "/probe?module=" + module + "&target=" + percent_encode(target);

@@ -110,7 +110,7 @@ TEST_CASE("probe_policy: bad sections name the file, line and column", "[unit][c
          "t.yml:5:17: probe_policy.allow_hosts: invalid host pattern \"\" (a name, \"*.\" "
          "followed by a name, or \"*\")"},
         {"probe_policy:\n  allow_host: [a]\n",
-         "t.yml:5:3: field allow_host not found in type probe_policy"},
+         "t.yml:5:3: unknown field \"allow_host\" in probe_policy"},
         {"probe_policy:\n  scheduled: maybe\n", "t.yml:5:14: cannot unmarshal \"maybe\" into bool"},
         {"probe_policy: [10.0.0.0/8]\n",
          "t.yml:4:15: cannot unmarshal a sequence into probe_policy"},
