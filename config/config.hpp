@@ -264,12 +264,17 @@ struct DiscoveryConfig {
     std::optional<KubernetesDiscoveryConfig> kubernetes;  // absent: no Kubernetes discovery
 };
 
+// sonde extension, top-level `probe_policy:`: where probes may connect (config/probe_policy.hpp
+// holds the rules and their evaluation).
+struct ProbePolicy;
+
 struct Config {
     std::map<std::string, Module> modules;
     std::vector<StaticTargetGroup> targets;  // sonde extension
     DiscoveryConfig discovery;               // sonde extension
     std::string source;                      // file path, or "<built-in>"
     std::string sha256;  // of the file's bytes, to make an unchanged reload a no-op
+    std::shared_ptr<const ProbePolicy> probe_policy;  // sonde extension; null: no policy
 };
 
 const char* prober_name(ProberKind kind);

@@ -25,6 +25,7 @@ constexpr Section kSections[] = {
     {"modules", decode_modules},
     {"targets", decode_targets},
     {"discovery", decode_discovery},
+    {"probe_policy", decode_probe_policy},
 };
 
 }  // namespace

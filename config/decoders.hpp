@@ -43,6 +43,9 @@ void decode_discovery(const YAML::Node& node, Config& out, DecodeContext& ctx);
 
 // sonde's own top-level sections.
 void decode_targets(const YAML::Node& node, Config& out, DecodeContext& ctx);
+void decode_probe_policy(const YAML::Node& node, Config& out, DecodeContext& ctx);
+// The `probe_policy:` section of /config (config/render.cpp).
+void emit_probe_policy(YAML::Emitter& e, const ProbePolicy& policy);
 
 // The whole file: the top-level sections table.
 void decode_config(const YAML::Node& root, Config& out, DecodeContext& ctx);

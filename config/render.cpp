@@ -4,8 +4,10 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/decoders.hpp"
 #include "config/duration.hpp"
 #include "config/loader.hpp"
+#include "config/redact.hpp"
 #include "config/size.hpp"
 
 namespace sonde::config {
@@ -238,11 +240,11 @@ void http(YAML::Emitter& e, const HttpProbe& h) {
             e << YAML::EndMap;
         }
         tls_config(e, o.tls_config);
-        str(e, "proxy_url", o.proxy_url);
+        str(e, "proxy_url", redact_url(o.proxy_url));
         e << YAML::EndMap;
     }
     tls_config(e, h.tls_config);
-    str(e, "proxy_url", h.proxy_url);
+    str(e, "proxy_url", redact_url(h.proxy_url));
     str(e, "no_proxy", h.no_proxy);
     boolean(e, "proxy_from_environment", h.proxy_from_environment);
     if (!h.proxy_connect_header.empty()) {
@@ -480,6 +482,9 @@ std::string render_config_yaml(const Config& config) {
         e << YAML::Key << "service_module" << YAML::Value << k->service_module;
         e << YAML::Key << "ingress_module" << YAML::Value << k->ingress_module;
         e << YAML::EndMap << YAML::EndMap;
+    }
+    if (config.probe_policy) {
+        detail::emit_probe_policy(e, *config.probe_policy);
     }
     e << YAML::EndMap;
     return std::string(e.c_str()) + "\n";

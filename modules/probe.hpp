@@ -37,6 +37,8 @@ class IcmpSocketPool;
 
 namespace sonde::modules {
 
+class DialGuard;
+
 enum class FailureKind { None, Resolve, Connect, Tls, Timeout, Protocol, Validation, Internal };
 
 const char* failure_kind_name(FailureKind kind);  // "resolve", "connect", ... ("" for None)
@@ -69,6 +71,9 @@ struct ProbeContext {
     // The loop's shared ICMP sockets, owned by whoever runs probes; null when it keeps none
     // (the icmp prober then opens a socket per probe).
     icmp::IcmpSocketPool* icmp_pool = nullptr;
+    // The probe policy in force (then `resolver` is this guard), null when none applies. For
+    // the rare connection not preceded by a lookup (modules/common/dial_guard.hpp).
+    DialGuard* dial_guard = nullptr;
 
     // Milliseconds left until the deadline (0 when passed).
     std::uint64_t remaining_ms() const;

@@ -9,6 +9,7 @@
 
 #include <sys/socket.h>
 
+#include "modules/common/dial_guard.hpp"
 #include "modules/common/target_address.hpp"
 #include "modules/common/tls_metrics.hpp"
 #include "modules/http/cookie_jar.hpp"
@@ -117,7 +118,14 @@ public:
         // As the exporter: only a proxy_url skips the resolve phase, never the environment.
         if (cfg_.skip_resolve_phase_with_proxy && !cfg_.proxy_url.empty() &&
             !cfg_.proxy_from_environment) {
-            // The proxy resolves the target: no resolve metrics, the URL keeps the name.
+            // The proxy resolves the target: no resolve metrics, the URL keeps the name. Only
+            // the name (or a literal address) can be checked against the probe policy.
+            if (ctx_.dial_guard != nullptr) {
+                if (auto denied = ctx_.dial_guard->check_unresolved(target_url_.host)) {
+                    fail_later(FailureKind::Resolve, "Error for HTTP request", *denied);
+                    return;
+                }
+            }
             start_first_hop(target_url_);
             return;
         }

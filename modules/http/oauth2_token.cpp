@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 
+#include "config/redact.hpp"
 #include "modules/http/file_source.hpp"
 #include "modules/http/request_builder.hpp"
 #include "prober/net/http_request.hpp"
@@ -303,7 +304,7 @@ void OAuth2TokenFetch::start(std::uint64_t timeout_ms, Done done) {
         auto proxy = net::parse_url(cfg_.proxy_url);
         const auto proxy_port = proxy ? port_of(*proxy) : std::nullopt;
         if (!proxy || proxy->hostname().empty() || !proxy_port) {
-            fail("oauth2: invalid proxy_url " + cfg_.proxy_url);
+            fail("oauth2: invalid proxy_url " + config::redact_url(cfg_.proxy_url));
             return;
         }
         dial_host = proxy->hostname();

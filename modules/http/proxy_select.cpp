@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "config/redact.hpp"
+
 namespace sonde::modules::http {
 namespace {
 
@@ -255,10 +257,10 @@ Result<ProxySelector> ProxySelector::from_config(const config::HttpProbe& cfg,
     }
     auto proxy = net::parse_url(cfg.proxy_url);
     if (!proxy) {
-        return unexpected(proxy.error());
+        return unexpected(config::redact_url_in(proxy.error(), cfg.proxy_url));
     }
     if (proxy->hostname().empty()) {
-        return unexpected("proxy URL has no host: " + cfg.proxy_url);
+        return unexpected("proxy URL has no host: " + config::redact_url(cfg.proxy_url));
     }
     if (cfg.no_proxy.empty()) {
         selector.always_ = std::move(*proxy);

@@ -226,7 +226,14 @@ void Exporter::on_report(std::uint64_t id, ProbeReport report) {
     metrics_.probe_finished(module_name, report.success, report.failure);
 
     std::string metrics_text = render_registry(*report.registry);
-    if (slot.debug) {
+    if (report.denied) {
+        metrics_.probe_denied(config::deny_reason_label(report.denied->reason));
+    }
+    if (report.denied && report.denied->before_any_dial) {
+        // The policy refused the target itself: nothing was probed (a denial further on, as a
+        // redirect to a denied address, fails the probe instead).
+        slot.responder.respond(text_response(403, report.denied->message + "\n"));
+    } else if (slot.debug) {
         const auto& modules = slot.runtime->config->modules;
         const auto module_it = modules.find(module_name);
         slot.responder.respond(text_response(

@@ -87,9 +87,16 @@ void ProbeRun::begin() {
     uv_update_time(env_.loop.raw());
     deadline_ns_ = started_ns_ + timeout_ns;
     uv_timer_start(deadline_.get(), &ProbeRun::on_deadline, (timeout_ns + 999999) / 1000000, 0);
+    net::Resolver* resolver = &env_.resolver;
+    const auto& policy = request_.config->probe_policy;
+    if (policy && (!request_.scheduled || policy->scheduled)) {
+        // Every connection of the probe starts with a lookup through this guard.
+        guard_ = std::make_unique<modules::DialGuard>(env_.loop, env_.resolver, policy, log_);
+        resolver = guard_.get();
+    }
     context_ = std::make_unique<modules::ProbeContext>(modules::ProbeContext{
-        env_.loop, env_.resolver, *module_, request_.target, request_.hostname,
-        started_ns_ + timeout_ns, *registry_, log_, request_.tls, env_.icmp_pool});
+        env_.loop, *resolver, *module_, request_.target, request_.hostname,
+        started_ns_ + timeout_ns, *registry_, log_, request_.tls, env_.icmp_pool, guard_.get()});
     session_ = start_probe(*context_,
                            [this](modules::ProbeOutcome outcome) { on_done(std::move(outcome)); });
 }
@@ -156,6 +163,9 @@ void ProbeRun::finish(modules::ProbeOutcome outcome) {
     report.duration_seconds = duration;
     report.registry = registry_;
     report.log = log_.take_lines();
+    if (guard_) {
+        report.denied = guard_->denial();
+    }
     auto callback = std::move(report_);
     callback(std::move(report));  // last statement: the owner may now defer-delete this run
 }

@@ -15,11 +15,13 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <uv.h>
 
 #include "config/config.hpp"
+#include "modules/common/dial_guard.hpp"
 #include "modules/probe.hpp"
 #include "prober/core/loop.hpp"
 #include "prober/core/probe_log.hpp"
@@ -48,6 +50,8 @@ struct ProbeReport {
     std::shared_ptr<prometheus::Registry> registry;
     // The probe's log lines, for debug=true and /logs; formatted only when read (text()).
     ProbeLogLines log;
+    // Set when the probe policy refused a connection of this probe (config/probe_policy.hpp).
+    std::optional<modules::DialDenial> denied;
 };
 
 struct ProbeRequest {
@@ -57,6 +61,8 @@ struct ProbeRequest {
     std::string hostname;
     double timeout_seconds = 0;
     std::shared_ptr<const net::TlsClientContext> tls;  // the module's TLS context, may be null
+    // A scheduled probe: the config's probe_policy applies only if its `scheduled` says so.
+    bool scheduled = false;
 };
 
 struct ProbeEnvironment {
@@ -96,7 +102,8 @@ private:
     std::shared_ptr<prometheus::Registry> registry_;
     ProbeLog log_;
     std::uint64_t started_ns_ = 0;
-    std::uint64_t deadline_ns_ = 0;  // uv_hrtime() at which the budget is spent
+    std::uint64_t deadline_ns_ = 0;              // uv_hrtime() at which the budget is spent
+    std::unique_ptr<modules::DialGuard> guard_;  // outlives context_ and session_
     std::unique_ptr<modules::ProbeContext> context_;
     std::unique_ptr<modules::ProbeSession> session_;
     UvHandle<uv_timer_t> deadline_;

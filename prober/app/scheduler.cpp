@@ -198,6 +198,7 @@ void Scheduler::start_run(Entry& entry) {
     request.timeout_seconds =
         scheduled_timeout_seconds(interval, options_.timeout_offset, module_timeout);
     request.tls = runtime->tls_for(entry.target.module);
+    request.scheduled = true;
     metrics_.probe_started();
     Entry* target = &entry;
     ++running_;
@@ -208,6 +209,9 @@ void Scheduler::start_run(Entry& entry) {
 
 void Scheduler::on_report(Entry& entry, ProbeReport report) {
     metrics_.probe_finished(entry.target.module, report.success, report.failure);
+    if (report.denied) {
+        metrics_.probe_denied(config::deny_reason_label(report.denied->reason));
+    }
     entry.record.add_run(report.success, report.failure, report.duration_seconds,
                          wall_now_seconds(), record_registry(*report.registry, families_));
     // This runs inside the run's own report callback: it is deleted on a later iteration.

@@ -42,6 +42,13 @@ SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>())
                            .Help("Count of unknown modules requested by probes")
                            .Register(*registry_)
                            .Add({});
+    probe_denied_total_ = &prometheus::BuildCounter()
+                               .Name("sonde_probe_denied_total")
+                               .Help(
+                                   "Probes the probe_policy refused a connection of, by reason "
+                                   "(denied_host, host_not_allowed, denied_cidr, "
+                                   "cidr_not_allowed).")
+                               .Register(*registry_);
     reload_successful_ = &prometheus::BuildGauge()
                               .Name("blackbox_exporter_config_last_reload_successful")
                               .Help("Blackbox exporter config loaded successfully.")
@@ -116,6 +123,10 @@ void SelfMetrics::probe_cancelled(const std::string& module_name) {
 
 void SelfMetrics::unknown_module() {
     unknown_module_->Increment();
+}
+
+void SelfMetrics::probe_denied(const std::string& reason) {
+    probe_denied_total_->Add({{"reason", reason}}).Increment();
 }
 
 void SelfMetrics::config_reloaded(bool success) {

@@ -39,6 +39,8 @@ public:
     // A probe abandoned before its end: its /probe client left, or sonde is stopping.
     void probe_cancelled(const std::string& module_name);
     void unknown_module();
+    // A probe the probe policy refused a connection of; reason is deny_reason_label()'s.
+    void probe_denied(const std::string& reason);
     void config_reloaded(bool success);
     // How late a scheduled run started, against its planned time.
     void scheduling_lag(double seconds);
@@ -57,6 +59,7 @@ private:
     prometheus::Family<prometheus::Counter>* probe_failures_total_ = nullptr;
     prometheus::Gauge* inflight_ = nullptr;
     prometheus::Counter* unknown_module_ = nullptr;
+    prometheus::Family<prometheus::Counter>* probe_denied_total_ = nullptr;
     prometheus::Gauge* reload_successful_ = nullptr;
     prometheus::Gauge* reload_success_timestamp_ = nullptr;
     prometheus::Histogram* scheduling_lag_ = nullptr;
