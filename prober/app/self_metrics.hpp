@@ -39,7 +39,9 @@ public:
     // A probe abandoned before its end: its /probe client left, or sonde is stopping.
     void probe_cancelled(const std::string& module_name);
     void unknown_module();
-    void config_reloaded(bool success);
+    // The outcome of a config load: the first at startup, then each reload (SIGHUP, /-/reload,
+    // auto-reload), which sonde_config_reloads_total counts.
+    void config_reloaded(bool success, bool at_startup = false);
     // How late a scheduled run started, against its planned time.
     void scheduling_lag(double seconds);
     // The share of the last sampling window the loop spent working, 0 to 1, and its idle total.
@@ -59,6 +61,8 @@ private:
     prometheus::Counter* unknown_module_ = nullptr;
     prometheus::Gauge* reload_successful_ = nullptr;
     prometheus::Gauge* reload_success_timestamp_ = nullptr;
+    prometheus::Gauge* sonde_reload_successful_ = nullptr;
+    prometheus::Family<prometheus::Counter>* reloads_total_ = nullptr;
     prometheus::Histogram* scheduling_lag_ = nullptr;
     prometheus::Gauge* loop_utilization_ = nullptr;
     prometheus::Counter* loop_idle_seconds_ = nullptr;
