@@ -72,8 +72,9 @@ std::string soak_config(const std::string& server, const std::string& kubeconfig
     }
     // Every ten steps the discovery interval changes, which restarts discovery (the old one's
     // targets stay scheduled until the new one has listed).
-    text += "discovery:\n  kubernetes:\n    kubeconfig: " + kubeconfig + "\n    interval: " +
-            ((step / 10) % 2 == 0 ? "1s" : "2s") + "\n";
+    text += "discovery:\n  kubernetes:\n    kubeconfig: " + kubeconfig +
+            "\n    interval: " + ((step / 10) % 2 == 0 ? "1s" : "2s") +
+            "\n    service_module: tcp_connect\n    ingress_module: tcp_connect\n";
     return text;
 }
 
