@@ -57,7 +57,7 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
         logger.warn(warning);
     }
     app->runtime_ = *runtime;
-    app->metrics_.config_reloaded(true);
+    app->metrics_.config_reloaded(true, /*at_startup=*/true);
     logger.info("Loaded config file", {{"file", app->runtime_->config->source}});
 
     net::ResolverOptions resolver_options;
@@ -238,6 +238,22 @@ void App::on_loop_sample(uv_timer_t* timer) noexcept {
 
 int App::run() {
     loop_.run();
+    // uv_run() returned: shutdown() closed what it owns. Destroy the remaining owners now and
+    // close the loop here, so that a handle left open shows in the exit code, not only in the
+    // log (the destructor finds the loop closed and has nothing left to do).
+    exporter_.reset();
+    kubernetes_.reset();
+    scheduler_.reset();
+    resolver_.reset();
+    sighup_.reset();
+    sigterm_.reset();
+    sigint_.reset();
+    auto_reload_.reset();
+    loop_sampler_.reset();
+    if (const int rc = loop_.close(); rc != 0) {
+        logger_.error("Event loop closed with handles still open", {{"err", uv_err_name(rc)}});
+        return 1;
+    }
     return 0;
 }
 

@@ -60,6 +60,22 @@ SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>())
              .Help("Timestamp of the last successful configuration reload.")
              .Register(*registry_)
              .Add({});
+    sonde_reload_successful_ =
+        &prometheus::BuildGauge()
+             .Name("sonde_config_last_reload_successful")
+             .Help(
+                 "1 when the last config load (startup or reload) succeeded, 0 when it failed "
+                 "and the previous config is still running.")
+             .Register(*registry_)
+             .Add({});
+    reloads_total_ = &prometheus::BuildCounter()
+                          .Name("sonde_config_reloads_total")
+                          .Help(
+                              "Config reloads (SIGHUP, /-/reload, auto-reload) by result "
+                              "(success or failure).")
+                          .Register(*registry_);
+    reloads_total_->Add({{"result", "success"}});
+    reloads_total_->Add({{"result", "failure"}});
     scheduling_lag_ =
         &prometheus::BuildHistogram()
              .Name("sonde_scheduler_lag_seconds")
@@ -129,8 +145,12 @@ void SelfMetrics::probe_denied(const std::string& reason) {
     probe_denied_total_->Add({{"reason", reason}}).Increment();
 }
 
-void SelfMetrics::config_reloaded(bool success) {
+void SelfMetrics::config_reloaded(bool success, bool at_startup) {
     reload_successful_->Set(success ? 1 : 0);
+    sonde_reload_successful_->Set(success ? 1 : 0);
+    if (!at_startup) {
+        reloads_total_->Add({{"result", success ? "success" : "failure"}}).Increment();
+    }
     if (success) {
         const auto now = std::chrono::system_clock::now().time_since_epoch();
         reload_success_timestamp_->Set(

@@ -41,7 +41,9 @@ public:
     void unknown_module();
     // A probe the probe policy refused a connection of; reason is deny_reason_label()'s.
     void probe_denied(const std::string& reason);
-    void config_reloaded(bool success);
+    // The outcome of a config load: the first at startup, then each reload (SIGHUP, /-/reload,
+    // auto-reload), which sonde_config_reloads_total counts.
+    void config_reloaded(bool success, bool at_startup = false);
     // How late a scheduled run started, against its planned time.
     void scheduling_lag(double seconds);
     // The share of the last sampling window the loop spent working, 0 to 1, and its idle total.
@@ -62,6 +64,8 @@ private:
     prometheus::Family<prometheus::Counter>* probe_denied_total_ = nullptr;
     prometheus::Gauge* reload_successful_ = nullptr;
     prometheus::Gauge* reload_success_timestamp_ = nullptr;
+    prometheus::Gauge* sonde_reload_successful_ = nullptr;
+    prometheus::Family<prometheus::Counter>* reloads_total_ = nullptr;
     prometheus::Histogram* scheduling_lag_ = nullptr;
     prometheus::Gauge* loop_utilization_ = nullptr;
     prometheus::Counter* loop_idle_seconds_ = nullptr;

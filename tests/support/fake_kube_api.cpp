@@ -82,6 +82,7 @@ struct Failure {
     int retry_after_s = 0;
     KubeVerb verb = KubeVerb::Any;
     std::optional<KubeKind> kind;
+    bool bad_json = false;  // corrupt_next(): 200 with a body that is not JSON
 };
 
 json with_kind(KubeKind kind, json object) {
@@ -489,6 +490,7 @@ struct FakeKubeApi::State {
     WatchFraming framing;
     bool expired_as_http_410 = false;
     bool stall_watches = false;
+    std::uint64_t response_delay_ms = 0;
     std::size_t max_page_size = 0;
     std::uint64_t bookmark_interval_ms = 0;
     Failure failure;
@@ -731,6 +733,8 @@ private:
     void dispatch();
     void reply(int status, const json& body,
                std::vector<std::pair<std::string, std::string>> headers = {});
+    // set_response_delay_ms(), read under the lock.
+    std::uint64_t response_delay_ms() const;
     void start_watch(WatchSpec spec, std::vector<std::string> initial_events);
     void send_events(const std::vector<std::string>& events, const WatchFraming& framing);
     void emit(std::string bytes, std::uint64_t delay_before_ms = 0, bool close_after = false);
@@ -943,11 +947,17 @@ void Connection::on_drip(uv_timer_t* timer) noexcept {
     self->flush_out();
 }
 
+std::uint64_t Connection::response_delay_ms() const {
+    const std::lock_guard lock(server_.state().mu);
+    return server_.state().response_delay_ms;
+}
+
 void Connection::reply(int status, const json& body,
                        std::vector<std::pair<std::string, std::string>> headers) {
     const std::string text = body.dump();
     const bool close_after = !keep_alive_;
-    emit(response_head(status, headers, text.size(), close_after) + text, 0, close_after);
+    emit(response_head(status, headers, text.size(), close_after) + text, response_delay_ms(),
+         close_after);
 }
 
 void Connection::send_events(const std::vector<std::string>& events, const WatchFraming& framing) {
@@ -1436,6 +1446,16 @@ void Connection::dispatch() {
             --state.failure.remaining;
             fail = state.failure;
         }
+    }
+    if (fail && fail->bad_json) {
+        // Cut off in the middle of an object, and ended by a newline so that a watch client
+        // sees a whole line that does not parse.
+        const std::string text = "{\"kind\":\"List\",\"items\":[{\"metadata\":{\"name\":\n";
+        finish_log(200);
+        const bool close_after = !keep_alive_;
+        emit(response_head(200, {}, text.size(), close_after) + text, response_delay_ms(),
+             close_after);
+        return;
     }
     if (fail) {
         json body = status_object(fail->status, "fake: scripted failure");
@@ -1972,6 +1992,16 @@ void FakeKubeApi::set_expired_watch_as_http_410(bool on) {
 void FakeKubeApi::set_stall_watches(bool on) {
     const std::lock_guard lock(state_->mu);
     state_->stall_watches = on;
+}
+
+void FakeKubeApi::set_response_delay_ms(std::uint64_t ms) {
+    const std::lock_guard lock(state_->mu);
+    state_->response_delay_ms = ms;
+}
+
+void FakeKubeApi::corrupt_next(int n, KubeVerb verb, std::optional<KubeKind> kind) {
+    const std::lock_guard lock(state_->mu);
+    state_->failure = Failure{n, 200, 0, verb, kind, true};
 }
 
 void FakeKubeApi::set_max_page_size(std::size_t n) {

@@ -191,6 +191,15 @@ public:
     void fail_next(int n, int status, int retry_after_s = 0, KubeVerb verb = KubeVerb::Any,
                    std::optional<KubeKind> kind = std::nullopt);
 
+    // The next n resource requests (as fail_next counts them, and replacing what is left of
+    // it) are answered 200 with a body cut off in the middle of a JSON object: a list that
+    // does not parse, or a watch whose first line is not an event.
+    void corrupt_next(int n, KubeVerb verb = KubeVerb::Any,
+                      std::optional<KubeKind> kind = std::nullopt);
+    // Every answer that is not a watch stream (lists, gets, errors) is held back this long
+    // before it is written: a slow or overloaded API server (0: answer at once).
+    void set_response_delay_ms(std::uint64_t ms);
+
     // ---- The server itself ----
     // Closes the listener and every connection (clients get connection refused meanwhile);
     // the store is kept, as etcd outlives an API server restart.

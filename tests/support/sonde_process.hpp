@@ -48,6 +48,8 @@ public:
     SondeProcess& operator=(const SondeProcess&) = delete;
 
     std::uint16_t port() const { return port_; }
+    // The child's process id (for /proc/<pid>/status).
+    pid_t pid() const { return pid_; }
     void signal(int signum);
     // Waits for the process to exit; returns its exit code (128+signal when killed).
     int wait(int timeout_ms = 20000);
