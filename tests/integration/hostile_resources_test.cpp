@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 #include <dirent.h>
+#include <malloc.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
@@ -51,7 +52,7 @@ constexpr int kWarmUp = 1000;
 constexpr double kTimeout = 0.2;
 // Lateness allowed past the deadline with a thousand probes in flight on one loop (TLS
 // handshakes included) on a machine shared with other builds.
-constexpr double kSlack = kSanitized ? 3.0 : 1.5;
+constexpr double kSlack = kSanitized ? 4.0 : 2.5;
 constexpr double kMaxRssGrowthBytes = 20.0 * 1024 * 1024;
 
 int open_descriptors() {
@@ -67,7 +68,11 @@ int open_descriptors() {
     return count - 1;  // the directory stream's own descriptor
 }
 
+// Resident memory after returning the allocator's free pages to the system (glibc keeps freed
+// memory of a thousand concurrent probes cached, and how much depends on timing): what is left
+// is what the process still uses, so a leak shows and fragmentation does not.
 double resident_bytes() {
+    ::malloc_trim(0);
     std::FILE* statm = std::fopen("/proc/self/statm", "r");
     REQUIRE(statm != nullptr);
     long size = 0;
@@ -150,7 +155,8 @@ struct Tally {
 // built once.
 class Runner {
 public:
-    explicit Runner(const std::string& config_yaml) {
+    // The watchdog allows for a busy machine (about 5 s on a quiet one) within ctest's 30 s.
+    explicit Runner(const std::string& config_yaml) : fx_(25000) {
         auto resolver = net::Resolver::create(fx_.loop());
         REQUIRE(resolver.has_value());
         resolver_ = std::move(resolver.value());
