@@ -10,8 +10,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -349,6 +351,60 @@ TEST_CASE("hostile: a 100-certificate chain is handled at once", "[integration][
             CHECK(report.success);
             CHECK(report.duration_seconds < 2.5);
             CHECK(metric_value(*report.registry, "probe_ssl_earliest_cert_expiry").has_value());
+        }
+    }
+    REQUIRE(h.close() == 0);
+}
+
+TEST_CASE("hostile: probes destroyed while stuck on hostile peers leave nothing behind",
+          "[integration][hostile]") {
+    Pki pki;
+    test::ProbeHarness h;
+    h.load(modules_yaml(pki.ca_file.path()));
+    {
+        test::HostileTcpServer silent(h.loop(), {Hostility::Silent});
+        test::HostileOptions drip{Hostility::Drip};
+        drip.interval_ms = 1000;
+        test::HostileTcpServer slowloris(h.loop(), drip);
+        test::HostileOptions headers{Hostility::EndlessHeaders};
+        headers.interval_ms = 10;
+        test::HostileTcpServer endless_headers(h.loop(), headers);
+        test::HostileOptions body{Hostility::EndlessBody};
+        body.interval_ms = 10;
+        test::HostileTcpServer endless_body(h.loop(), body);
+        test::HostileOptions stall{Hostility::TlsStall};
+        stall.tls = server_context(pki.leaf.cert_pem, pki.leaf.key_pem);
+        test::HostileTcpServer tls_stall(h.loop(), stall);
+        const std::vector<std::pair<std::string, std::string>> probes = {
+            {"tcp_banner", silent.address()},
+            {"http", target_for("http", slowloris.address())},
+            {"http", target_for("http", endless_headers.address())},
+            {"http", target_for("http", endless_body.address())},
+            {"tcp_tls", tls_stall.address()},
+            {"https", target_for("https", tls_stall.address())},
+            {"dns_tls", tls_stall.address()},
+            {"dns_tcp", silent.address()},
+        };
+        std::vector<std::optional<app::ProbeReport>> reports(probes.size());
+        std::vector<std::unique_ptr<app::ProbeRun>> runs;
+        for (std::size_t i = 0; i < probes.size(); ++i) {
+            runs.push_back(h.start(probes[i].first, probes[i].second, 5, &reports[i]));
+        }
+        // Each peer is mid-misbehaviour: bytes flowing, handshakes stalled halfway.
+        REQUIRE(h.fixture().run_until([&] {
+            return silent.accepted() == 2 && slowloris.written() >= 1 &&
+                   endless_headers.written() > 100 && endless_body.written() > 100 &&
+                   tls_stall.stalled_handshakes() == 3;
+        }));
+        runs.clear();
+        REQUIRE(h.fixture().run_until([&] {
+            return silent.open_connections() + slowloris.open_connections() +
+                       endless_headers.open_connections() + endless_body.open_connections() +
+                       tls_stall.open_connections() ==
+                   0;
+        }));
+        for (const auto& report : reports) {
+            CHECK_FALSE(report.has_value());
         }
     }
     REQUIRE(h.close() == 0);
