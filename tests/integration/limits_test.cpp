@@ -248,7 +248,7 @@ TEST_CASE(
     CHECK(scrape(port).at("sonde_probe_requests_rejected_total{reason=\"concurrency\"}") == 1);
 }
 
-TEST_CASE("--web.max-connections caps sonde's own connections", "[integration][limits]") {
+TEST_CASE("the flag --web.max-connections caps sonde's own connections", "[integration][limits]") {
     test::TempDir dir;
     const std::string file = dir.write("sonde.yml", kHoldModule);
     test::SondeProcess sonde({"--config.file=" + file, "--web.max-connections=3"});

@@ -6,7 +6,7 @@
 
 namespace sonde::app {
 
-TEST_CASE("--probe.max-concurrent and --web.max-connections: defaults and values",
+TEST_CASE("the flags --probe.max-concurrent and --web.max-connections: defaults and values",
           "[unit][limits]") {
     const auto defaults = parse_flags({});
     REQUIRE(defaults.has_value());
@@ -21,7 +21,7 @@ TEST_CASE("--probe.max-concurrent and --web.max-connections: defaults and values
     CHECK(usage_text().find("--web.max-connections=1024") != std::string::npos);
 }
 
-TEST_CASE("--probe.max-concurrent and --web.max-connections: bad values, exact errors",
+TEST_CASE("the flags --probe.max-concurrent and --web.max-connections: bad values, exact errors",
           "[unit][limits]") {
     struct Row {
         const char* arg;
