@@ -15,6 +15,7 @@
 #include "modules/dns/dns_validate.hpp"
 #include "prober/core/uv_error.hpp"
 #include "prober/core/uv_handle.hpp"
+#include "prober/net/fd_budget.hpp"
 #include "prober/net/ip_address.hpp"
 #include "prober/net/resolver.hpp"
 #include "prober/net/tcp_stream.hpp"
@@ -187,9 +188,12 @@ private:
     // ---- UDP ----------------------------------------------------------------------------
 
     void start_udp() {
-        if (const int rc =
-                udp_.init(this, [&](uv_udp_t* h) { return uv_udp_init(ctx_.loop.raw(), h); });
-            rc != 0) {
+        // The socket is created at once so that the descriptor budget can refuse it.
+        const unsigned family = address_.is_v4() ? AF_INET : AF_INET6;
+        if (int rc = udp_.init(
+                this, [&](uv_udp_t* h) { return uv_udp_init_ex(ctx_.loop.raw(), h, family); });
+            rc != 0 || (rc = net::FdBudget::admit(udp_.as_handle())) != 0) {
+            udp_.reset();
             exchange_failed("dial " + dial_protocol_ + " " + server_ + ": " + uv_error_text(rc));
             return;
         }

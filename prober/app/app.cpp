@@ -9,6 +9,7 @@
 #include "config/loader.hpp"
 #include "discovery/static_targets.hpp"
 #include "prober/app/metrics_text.hpp"
+#include "prober/net/fd_budget.hpp"
 
 namespace sonde::app {
 
@@ -36,6 +37,7 @@ App::~App() {
     exporter_.reset();
     kubernetes_.reset();
     scheduler_.reset();
+    admission_.reset();
     resolver_.reset();
     sighup_.reset();
     sigterm_.reset();
@@ -60,6 +62,8 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
     app->metrics_.config_reloaded(true, /*at_startup=*/true);
     logger.info("Loaded config file", {{"file", app->runtime_->config->source}});
 
+    app->apply_fd_limit();
+
     net::ResolverOptions resolver_options;
     resolver_options.servers = app->flags_.nameservers;
     auto resolver = net::Resolver::create(app->loop_, resolver_options);
@@ -81,11 +85,14 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
         app->flags_.prober_log_level == LogLevel::Debug
             ? LogLevel::Debug
             : std::max(app->flags_.prober_log_level, LogLevel::Warn);
+    app->admission_ =
+        std::make_unique<ProbeAdmission>(app->flags_.probe_max_concurrent, app->loop_);
+    Scheduler::Options scheduler_options{app->flags_.timeout_offset, *shard};
+    scheduler_options.admission = app->admission_.get();
     app->scheduler_ = std::make_unique<Scheduler>(
         ProbeEnvironment{app->loop_, *app->resolver_, scheduled_log_level, logger.stream(), nullptr,
                          logger.json()},
-        app->metrics_, Scheduler::Options{app->flags_.timeout_offset, *shard},
-        [self] { return self->runtime_; });
+        app->metrics_, scheduler_options, [self] { return self->runtime_; });
     app->schedule_static_targets();
     auto discovery = app->apply_discovery_config(*app->runtime_->config);
     if (!discovery) {
@@ -104,7 +111,7 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
                             self->collect_discovery_metrics(families);
                         },
                         [self] { return self->scheduler_->service_discovery_json(); },
-                        [self] { return self->scheduler_->series(); }});
+                        [self] { return self->scheduler_->series(); }, self->admission_.get()});
     auto listening = app->exporter_->listen();
     if (!listening) {
         return unexpected(listening.error());
@@ -132,6 +139,31 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
     app->sampled_at_ns_ = uv_hrtime();
     app->sampled_idle_ns_ = app->loop_.idle_time_ns();
     return app;
+}
+
+void App::apply_fd_limit() {
+    // As Go programs do: the soft limit only protects select() users, and sonde uses epoll.
+    const net::FdLimit limit = net::raise_fd_limit();
+    if (!limit.error.empty()) {
+        logger_.warn("Could not raise the open files limit", {{"err", limit.error}});
+    }
+    if (limit.soft == 0) {
+        return;
+    }
+    // Probes stop short of the limit, so that sonde's own endpoints always find a descriptor.
+    const std::uint64_t ceiling = net::FdBudget::set_for_limit(limit.soft);
+    logger_.info(
+        limit.raised() ? "Raised the open files limit to the hard limit" : "Open files limit",
+        {{"limit", std::to_string(limit.soft)},
+         {"was", std::to_string(limit.soft_before)},
+         {"kept_for_serving", std::to_string(ceiling == 0 ? 0 : limit.soft - ceiling)}});
+    if (ceiling != 0 && flags_.probe_max_concurrent > ceiling) {
+        logger_.warn(
+            "--probe.max-concurrent allows more probes than there are descriptors for them; "
+            "past that, probes fail with \"too many open files\"",
+            {{"max_concurrent", std::to_string(flags_.probe_max_concurrent)},
+             {"descriptors_for_probes", std::to_string(ceiling)}});
+    }
 }
 
 void App::schedule_static_targets() {

@@ -21,6 +21,7 @@
 #include "prober/app/exporter.hpp"
 #include "prober/app/flags.hpp"
 #include "prober/app/module_runtime.hpp"
+#include "prober/app/probe_admission.hpp"
 #include "prober/app/scheduler.hpp"
 #include "prober/app/self_metrics.hpp"
 #include "prober/core/logger.hpp"
@@ -55,6 +56,8 @@ private:
     static void on_signal(uv_signal_t* handle, int signum) noexcept;
     static void on_auto_reload(uv_timer_t* timer) noexcept;
     static void on_loop_sample(uv_timer_t* timer) noexcept;
+    // Raises the soft RLIMIT_NOFILE to the hard one and sets the descriptor budget of probes.
+    void apply_fd_limit();
     void schedule_static_targets();
     // Starts, restarts or stops Kubernetes discovery to match the config; false (with the
     // reason logged) when the new discovery cannot start, leaving the running one in place.
@@ -67,6 +70,8 @@ private:
     SelfMetrics metrics_;
     std::shared_ptr<const RuntimeConfig> runtime_;
     std::unique_ptr<net::Resolver> resolver_;
+    // The bound on probes in flight, shared by the scheduler and /probe: outlives both.
+    std::unique_ptr<ProbeAdmission> admission_;
     std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<discovery::kubernetes::KubernetesDiscovery> kubernetes_;
     // The discovery config kubernetes_ runs with, to restart it only when it changed.

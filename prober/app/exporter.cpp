@@ -25,6 +25,12 @@ net::HttpResponse text_response(int status, std::string body,
 // rendering each.
 constexpr std::size_t kMetricsPieceBytes = 256 * 1024;
 
+net::HttpServerLimits server_limits(const Flags& flags) {
+    net::HttpServerLimits limits;
+    limits.max_connections = flags.web_max_connections;
+    return limits;
+}
+
 double seconds(config::Duration d) {
     return std::chrono::duration_cast<std::chrono::duration<double>>(d).count();
 }
@@ -42,9 +48,17 @@ Exporter::Exporter(Loop& loop, net::Resolver& resolver, const Flags& flags, Logg
       prefix_(normalise_route_prefix(flags)),
       history_(flags.history_limit),
       icmp_pool_(loop),
-      server_(loop, [this](const net::HttpRequest& request, net::HttpResponder responder) {
-          handle(request, std::move(responder));
-      }) {
+      admission_(hooks_.admission),
+      server_(
+          loop,
+          [this](const net::HttpRequest& request, net::HttpResponder responder) {
+              handle(request, std::move(responder));
+          },
+          server_limits(flags)) {
+    if (admission_ == nullptr) {
+        own_admission_ = std::make_unique<ProbeAdmission>(flags.probe_max_concurrent, loop);
+        admission_ = own_admission_.get();
+    }
 }
 
 Exporter::~Exporter() {
@@ -122,6 +136,7 @@ void Exporter::handle_metrics(net::HttpResponder responder) {
     if (hooks_.scheduled_metrics) {
         hooks_.scheduled_metrics(scheduled);
     }
+    admission_->collect(scheduled);
     // Shared only because std::function must be copyable; the body source is its one owner.
     auto render = std::make_shared<SlicedRender>(
         metrics_.collect(std::move(scheduled)),
@@ -197,9 +212,25 @@ void Exporter::handle_probe(const net::HttpRequest& request, const net::QueryPar
         effective_timeout_seconds(*scrape_timeout, flags_.timeout_offset, seconds(module.timeout));
     probe.tls = runtime->tls_for(module_name);
 
+    // Past --probe.max-concurrent a probe would only slow every other one down: refuse it,
+    // saying why, rather than let latency collapse.
+    auto admitted = admission_->try_acquire();
+    if (!admitted) {
+        admission_->count_rejected("concurrency");
+        logger_.debug("Probe refused: too many probes in flight",
+                      {{"module", module_name}, {"target", target}});
+        responder.respond(text_response(503, "Too many probes in flight: all " +
+                                                 std::to_string(admission_->limit()) +
+                                                 " slots of --probe.max-concurrent are taken (" +
+                                                 std::to_string(admission_->waiting()) +
+                                                 " scheduled runs waiting); try again later\n"));
+        return;
+    }
+
     const std::uint64_t id = next_id_++;
     const std::string* debug = params.get("debug");
     InFlight& slot = inflight_[id];
+    slot.slot = std::move(admitted);
     slot.debug = debug != nullptr && *debug == "true";
     slot.runtime = runtime;
     slot.responder = std::move(responder);

@@ -19,6 +19,7 @@
 #include "prober/app/flags.hpp"
 #include "prober/app/metrics_text.hpp"
 #include "prober/app/module_runtime.hpp"
+#include "prober/app/probe_admission.hpp"
 #include "prober/app/probe_history.hpp"
 #include "prober/app/probe_runner.hpp"
 #include "prober/app/self_metrics.hpp"
@@ -42,6 +43,9 @@ public:
         // The series of scheduled targets (many), rendered into /metrics a piece at a time;
         // may be empty.
         std::function<std::unique_ptr<SeriesSource>()> scheduled_series;
+        // The bound on probes in flight shared with the scheduler; it must outlive the
+        // exporter. Null: the exporter keeps its own, of --probe.max-concurrent slots.
+        ProbeAdmission* admission = nullptr;
     };
 
     Exporter(Loop& loop, net::Resolver& resolver, const Flags& flags, Logger& logger,
@@ -61,6 +65,7 @@ public:
 
 private:
     struct InFlight {
+        ProbeAdmission::Slot slot;  // declared first: released after the run is gone
         std::unique_ptr<ProbeRun> run;
         net::HttpResponder responder;
         bool debug = false;
@@ -88,6 +93,9 @@ private:
     std::uint64_t next_id_ = 0;
     // Shared by every ping of this exporter; declared before inflight_ so it outlives the runs.
     modules::icmp::IcmpSocketPool icmp_pool_;
+    // Declared before inflight_, whose slots point into it.
+    std::unique_ptr<ProbeAdmission> own_admission_;
+    ProbeAdmission* admission_ = nullptr;
     std::map<std::uint64_t, InFlight> inflight_;
     net::HttpServer server_;
 };

@@ -131,6 +131,32 @@ const std::map<std::string, FlagSpec>& specs() {
               f.nameservers.push_back(v);
               return {};
           }}},
+        {"probe.max-concurrent",
+         {Kind::Value,
+          [](Flags& f, const std::string& v) -> Result<void> {
+              auto n = parse_unsigned("probe.max-concurrent", v);
+              if (!n) {
+                  return unexpected(n.error());
+              }
+              if (*n == 0) {
+                  return unexpected("--probe.max-concurrent must be at least 1");
+              }
+              f.probe_max_concurrent = *n;
+              return {};
+          }}},
+        {"web.max-connections",
+         {Kind::Value,
+          [](Flags& f, const std::string& v) -> Result<void> {
+              auto n = parse_unsigned("web.max-connections", v);
+              if (!n) {
+                  return unexpected(n.error());
+              }
+              if (*n == 0) {
+                  return unexpected("--web.max-connections must be at least 1");
+              }
+              f.web_max_connections = *n;
+              return {};
+          }}},
         {"history.limit",
          {Kind::Value,
           [](Flags& f, const std::string& v) -> Result<void> {
@@ -315,6 +341,11 @@ Flags:
       --web.route-prefix=WEB.ROUTE-PREFIX
                                  Prefix for the internal routes of web endpoints. Defaults
                                  to the path of --web.external-url.
+      --web.max-connections=1024 Open connections to sonde's own endpoints at most; one more
+                                 is accepted and closed at once (sonde).
+      --probe.max-concurrent=10000
+                                 Probes in flight at most, /probe and scheduled together;
+                                 beyond, /probe answers 503 and scheduled runs wait (sonde).
       --resolver.nameserver=IP[:PORT] ...
                                  DNS server for target names instead of those of
                                  /etc/resolv.conf (sonde). Repeatable.

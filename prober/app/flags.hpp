@@ -34,6 +34,11 @@ struct Flags {
     // DNS servers ("ip" or "ip:port") for target names instead of /etc/resolv.conf (sonde).
     std::vector<std::string> nameservers;
     unsigned shard_count = 1;
+    // Probes in flight at most, /probe and scheduled together (sonde): beyond, /probe answers
+    // 503 and scheduled runs wait for a slot.
+    unsigned probe_max_concurrent = 10000;
+    // Open connections of sonde's own HTTP server at most (sonde).
+    unsigned web_max_connections = 1024;
     bool show_version = false;
     bool show_help = false;
 };

@@ -53,8 +53,13 @@ Scheduler::Scheduler(ProbeEnvironment env, SelfMetrics& metrics, Options options
       metrics_(metrics),
       options_(options),
       runtime_(std::move(runtime)),
-      icmp_pool_(env.loop) {
+      icmp_pool_(env.loop),
+      admission_(options.admission) {
     env_.icmp_pool = &icmp_pool_;
+    if (admission_ == nullptr) {
+        own_admission_ = std::make_unique<ProbeAdmission>(options_.max_running, env_.loop);
+        admission_ = own_admission_.get();
+    }
 }
 
 Scheduler::~Scheduler() {
@@ -161,9 +166,7 @@ void Scheduler::on_due(uv_timer_t* timer) noexcept {
         return;
     }
     Scheduler& self = *entry->owner;
-    const std::uint64_t now = uv_hrtime();
-    const std::uint64_t lag = now > entry->planned_ns ? now - entry->planned_ns : 0;
-    self.metrics_.scheduling_lag(static_cast<double>(lag) / 1e9);
+    const std::uint64_t due = entry->planned_ns;
 
     // The next slot of this target's phase on the wall clock, at least half an interval away:
     // after a prompt first run it joins its phase, a late timer does not drift, and slots
@@ -175,16 +178,40 @@ void Scheduler::on_due(uv_timer_t* timer) noexcept {
     }
     self.arm(*entry, delay_ms);
 
-    if (entry->run || self.running_ >= self.options_.max_running) {
-        // The previous run has not reported yet (its timeout is the whole interval): no overlap.
-        // Or too many runs are in flight: see Options::max_running.
+    if (entry->run || entry->waiting.waiting()) {
+        // The previous run has not reported yet (its timeout is the whole interval), or it is
+        // still waiting for a slot: no overlap, and no second place in the queue.
         ++self.skipped_runs_;
         return;
     }
-    self.start_run(*entry);
+    entry->due_ns = due;
+    if (auto slot = self.admission_->try_acquire()) {
+        self.start_run(*entry, std::move(slot));
+        return;
+    }
+    // Every slot is taken (--probe.max-concurrent): the run waits for one and starts late
+    // rather than not at all. The ticket lives in the entry, so removing the target leaves the
+    // queue.
+    entry->waiting = self.admission_->enqueue([&self, entry](ProbeAdmission::Slot granted) {
+        self.start_run(*entry, std::move(granted));
+    });
 }
 
-void Scheduler::start_run(Entry& entry) {
+std::size_t Scheduler::waiting() const {
+    std::size_t n = 0;
+    for (const auto& [key, entry] : entries_) {
+        n += entry->waiting.waiting() ? 1 : 0;
+    }
+    return n;
+}
+
+void Scheduler::start_run(Entry& entry, ProbeAdmission::Slot slot) {
+    // The lag is taken when the run really starts: a run that waited for a slot shows its wait.
+    const std::uint64_t now = uv_hrtime();
+    const std::uint64_t lag = now > entry.due_ns ? now - entry.due_ns : 0;
+    metrics_.scheduling_lag(static_cast<double>(lag) / 1e9);
+    entry.slot = std::move(slot);
+
     const std::shared_ptr<const RuntimeConfig> runtime = runtime_();
     const auto module = runtime->config->modules.find(entry.target.module);
     const double interval = static_cast<double>(interval_ms(entry.target)) / 1000.0;
@@ -216,6 +243,7 @@ void Scheduler::on_report(Entry& entry, ProbeReport report) {
                          wall_now_seconds(), record_registry(*report.registry, families_));
     // This runs inside the run's own report callback: it is deleted on a later iteration.
     env_.loop.defer_delete(std::move(entry.run));
+    entry.slot.release();
     --running_;
 }
 
@@ -244,7 +272,8 @@ void Scheduler::collect_summary(std::map<std::string, prometheus::MetricFamily>&
           "Targets of every source (static and discovered) before sharding over replicas.",
           prometheus::MetricType::Gauge, static_cast<double>(known_));
     gauge("sonde_scheduler_skipped_runs_total",
-          "Scheduled runs skipped because the previous run of the target was still going.",
+          "Scheduled runs skipped because the previous run of the target was still going or "
+          "still waiting for a slot.",
           prometheus::MetricType::Counter, static_cast<double>(skipped_runs_));
 }
 

@@ -31,6 +31,7 @@
 #include "modules/icmp/icmp_socket_pool.hpp"
 #include "prober/app/metrics_text.hpp"
 #include "prober/app/module_runtime.hpp"
+#include "prober/app/probe_admission.hpp"
 #include "prober/app/probe_runner.hpp"
 #include "prober/app/shard.hpp"
 #include "prober/app/target_metrics.hpp"
@@ -54,11 +55,15 @@ public:
         // Results older than this many intervals are not shown (a stuck scheduler must not keep
         // showing a stale probe_success 1).
         double stale_after_intervals = 3;
-        // Runs in flight at most. A loop that falls behind (a stall, a starved CPU) finds many
-        // targets due at once; beyond this their runs are skipped (counted with the skipped
-        // runs) rather than started, which bounds memory and descriptors (each run holds a
-        // socket and tens of KB) where it would otherwise snowball.
+        // Runs in flight at most, when no shared admission is given. A loop that falls behind
+        // (a stall, a starved CPU) finds many targets due at once; beyond the bound their runs
+        // wait for a slot and start late (sonde_scheduler_lag_seconds shows by how much) rather
+        // than all at once, which bounds memory and descriptors (each run holds a socket and
+        // tens of KB) where it would otherwise snowball.
         std::size_t max_running = 10000;
+        // The bound shared with /probe (--probe.max-concurrent); it must outlive the scheduler.
+        // Null: the scheduler keeps its own, of max_running slots.
+        ProbeAdmission* admission = nullptr;
     };
     using RuntimeSource = std::function<std::shared_ptr<const RuntimeConfig>()>;
 
@@ -77,6 +82,8 @@ public:
     std::size_t scheduled() const { return entries_.size(); }
     std::size_t known() const { return known_; }  // before sharding: every target of every source
     std::size_t running() const { return running_; }
+    // Runs due but waiting for a slot of the admission.
+    std::size_t waiting() const;
     std::uint64_t skipped_runs() const { return skipped_runs_; }
 
     // Appends the series of every scheduled target (see target_metrics.hpp) and the scheduler's
@@ -101,7 +108,10 @@ private:
         discovery::Target target;
         const std::string* key = nullptr;  // entries_' key of this entry
         UvHandle<uv_timer_t> timer;
-        std::uint64_t planned_ns = 0;  // uv_hrtime() at which the next run is due
+        std::uint64_t planned_ns = 0;    // uv_hrtime() at which the next run is due
+        std::uint64_t due_ns = 0;        // planned_ns of the run started or waiting now
+        ProbeAdmission::Ticket waiting;  // queued for a slot
+        ProbeAdmission::Slot slot;       // held while the run is in flight
         std::unique_ptr<ProbeRun> run;
         TargetRecord record;
     };
@@ -109,7 +119,7 @@ private:
     void add(const std::string& key, const discovery::Target& target, bool prompt);
     void arm(Entry& entry, std::uint64_t delay_ms);
     static void on_due(uv_timer_t* timer) noexcept;
-    void start_run(Entry& entry);
+    void start_run(Entry& entry, ProbeAdmission::Slot slot);
     void on_report(Entry& entry, ProbeReport report);
     void rebuild(bool prompt_new);
     bool fresh(const Entry& entry, double now) const;
@@ -120,6 +130,9 @@ private:
     RuntimeSource runtime_;
     // Shared by every scheduled ping; declared before entries_ so it outlives their runs.
     modules::icmp::IcmpSocketPool icmp_pool_;
+    // Declared before entries_, whose slots and tickets point into it.
+    std::unique_ptr<ProbeAdmission> own_admission_;
+    ProbeAdmission* admission_ = nullptr;
     std::map<std::string, discovery::TargetSet> sources_;
     std::set<std::string> sources_seen_;  // sources that have handed over a first set
     std::map<std::string, std::unique_ptr<Entry>> entries_;  // by target key

@@ -9,6 +9,7 @@
 #include <sys/time.h>
 
 #include "prober/core/uv_handle.hpp"
+#include "prober/net/fd_budget.hpp"
 
 namespace sonde::net {
 namespace {
@@ -247,6 +248,14 @@ Result<void> AresResolver::init(const ResolverOptions& options) {
         channel_ = nullptr;
         return unexpected(std::string("resolver: ") + ares_strerror(status));
     }
+    // c-ares sockets are probes' too: one at or above the descriptor ceiling is refused (c-ares
+    // closes it and tries the next server), so lookups never take the last descriptors.
+    ares_set_socket_callback(
+        channel_,
+        [](ares_socket_t fd, int /*type*/, void* /*data*/) noexcept {
+            return FdBudget::admit(fd) == 0 ? 0 : -1;
+        },
+        nullptr);
 
     if (!options.servers.empty()) {
         std::string csv;

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "prober/core/uv_error.hpp"
+#include "prober/net/fd_budget.hpp"
 
 namespace sonde::net {
 namespace {
@@ -33,8 +34,16 @@ void TcpStream::close() {
 
 Result<void> TcpStream::connect(const IpAddress& address, std::uint16_t port,
                                 const IpAddress* bind_to, ConnectCallback on_connected) {
-    int rc = tcp_.init(this, [this](uv_tcp_t* t) { return uv_tcp_init(loop_.raw(), t); });
+    // The socket is created here (not lazily by connect) so that the descriptor budget can
+    // refuse it before anything is sent: see fd_budget.hpp.
+    const unsigned family = address.is_v4() ? AF_INET : AF_INET6;
+    int rc = tcp_.init(
+        this, [this, family](uv_tcp_t* t) { return uv_tcp_init_ex(loop_.raw(), t, family); });
+    if (rc == 0) {
+        rc = FdBudget::admit(tcp_.as_handle());
+    }
     if (rc != 0) {
+        tcp_.reset();
         return unexpected("socket: " + uv_error_text(rc));
     }
     if (bind_to != nullptr) {
