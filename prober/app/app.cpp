@@ -61,6 +61,15 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
     app->runtime_ = *runtime;
     app->metrics_.config_reloaded(true, /*at_startup=*/true);
     logger.info("Loaded config file", {{"file", app->runtime_->config->source}});
+    if (!app->flags_.web_config_file.empty()) {
+        auto gate = WebGate::create(app->loop_, logger, app->flags_.web_config_file);
+        if (!gate) {
+            return unexpected("error loading web config: " + gate.error());
+        }
+        app->web_gate_ = std::move(*gate);
+        logger.info(app->web_gate_->tls_enabled() ? "TLS is enabled." : "TLS is disabled.",
+                    {{"web_config", app->flags_.web_config_file}});
+    }
 
     app->apply_fd_limit();
 
@@ -112,6 +121,7 @@ Result<std::unique_ptr<App>> App::create(Flags flags, Logger& logger) {
                         },
                         [self] { return self->scheduler_->service_discovery_json(); },
                         [self] { return self->scheduler_->series(); }, self->admission_.get()});
+    app->exporter_->server().set_gate(app->web_gate_);
     auto listening = app->exporter_->listen();
     if (!listening) {
         return unexpected(listening.error());

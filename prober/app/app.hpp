@@ -24,6 +24,7 @@
 #include "prober/app/probe_admission.hpp"
 #include "prober/app/scheduler.hpp"
 #include "prober/app/self_metrics.hpp"
+#include "prober/app/web_auth.hpp"
 #include "prober/core/logger.hpp"
 #include "prober/core/loop.hpp"
 #include "prober/core/uv_handle.hpp"
@@ -78,6 +79,8 @@ private:
     std::optional<config::KubernetesDiscoveryConfig> kubernetes_config_;
     std::set<std::string> kubernetes_modules_;
     std::unique_ptr<Exporter> exporter_;
+    // --web.config.file: TLS, basic auth and headers of every endpoint (null when not given).
+    std::shared_ptr<WebGate> web_gate_;
     UvHandle<uv_signal_t> sighup_;
     UvHandle<uv_signal_t> sigterm_;
     UvHandle<uv_signal_t> sigint_;

@@ -57,6 +57,8 @@ public:
     // Listens on every --web.listen-address.
     [[nodiscard]] Result<void> listen();
     std::uint16_t bound_port() const { return server_.bound_port(); }
+    // For the App to put the web config's gate in front of every endpoint.
+    net::HttpServer& server() { return server_; }
 
     // Stops listening, cancels every /probe in flight. No callback runs afterwards.
     void stop();

@@ -210,12 +210,13 @@ const std::map<std::string, FlagSpec>& specs() {
               f.log_json = v == "json";
               return {};
           }}},
-        // Accepted by the exporter; sonde refuses them until they work rather than ignore them.
         {"web.config.file",
          {Kind::Value,
-          [](Flags&, const std::string& v) -> Result<void> {
-              return v.empty() ? Result<void>{} : not_supported("web.config.file");
+          [](Flags& f, const std::string& v) -> Result<void> {
+              f.web_config_file = v;
+              return {};
           }}},
+        // Accepted by the exporter; sonde refuses it until it works rather than ignore it.
         {"web.systemd-socket",
          {Kind::Bool,
           [](Flags&, const std::string& v) -> Result<void> {
@@ -336,6 +337,8 @@ Flags:
       --web.listen-address=:9115 ...
                                  Addresses on which to expose metrics and web interface.
                                  Repeatable for multiple addresses.
+      --web.config.file=""       Path to configuration file that can enable TLS or
+                                 authentication (exporter-toolkit format).
       --web.external-url=WEB.EXTERNAL-URL
                                  The URL under which sonde is externally reachable.
       --web.route-prefix=WEB.ROUTE-PREFIX
@@ -359,7 +362,7 @@ Flags:
       --log.format=logfmt        Output format of log messages. One of: [logfmt, json]
       --version                  Show application version.
 
-Not supported yet (rejected when given): --web.config.file, --web.systemd-socket.
+Not supported yet (rejected when given): --web.systemd-socket.
 )";
 }
 

@@ -25,6 +25,7 @@ struct Flags {
     std::vector<std::string> listen_addresses;  // default {":9115"}
     std::string route_prefix;                   // default: path of external URL, else "/"
     std::string external_url;
+    std::string web_config_file;  // exporter-toolkit web config; "" = plain HTTP, no auth
     LogLevel log_level = LogLevel::Info;
     bool log_json = false;
     LogLevel prober_log_level = LogLevel::Info;

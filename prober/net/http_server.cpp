@@ -14,6 +14,7 @@
 #include "prober/net/gzip.hpp"
 #include "prober/net/ip_address.hpp"
 #include "prober/net/tcp_stream.hpp"
+#include "prober/net/tls_server.hpp"
 
 namespace sonde::net {
 namespace {
@@ -80,6 +81,7 @@ struct HttpServer::Core {
     HttpHandler handler;
     HttpServerLimits limits;
     HttpServerStats stats;
+    std::shared_ptr<HttpServerGate> gate;
     std::vector<UvHandle<uv_tcp_t>> listeners;
     std::list<std::unique_ptr<detail::HttpSession>> sessions;
     bool stopped = false;
@@ -123,12 +125,13 @@ public:
 
 private:
     enum class State { Reading, Handling, Writing, Lingering, Closed };
-    enum class Timer { None, Header, Body, Idle, Write, Linger };
+    enum class Timer { None, Handshake, Header, Body, Idle, Write, Linger };
 
     static void on_timer(uv_timer_t* timer) noexcept;
     void arm(Timer which);
     void on_data(std::string_view data);
     void on_end(int status);
+    void on_handshake(bool ok);
     void pump();
     void dispatch();
     void send(std::string bytes, bool close_after);
@@ -140,7 +143,7 @@ private:
     void update_read_backpressure();
 
     HttpServer::Core& core_;
-    TcpStream stream_;
+    ServerStream stream_;
     UvHandle<uv_timer_t> timer_;
     llhttp_t parser_{};
     State state_ = State::Reading;
@@ -210,7 +213,18 @@ void HttpSession::start() {
         close(false);  // No timer, no slowloris protection: refuse the connection.
         return;
     }
-    arm(Timer::Header);
+    // The gate decides per connection, so a changed web config applies to the next one.
+    auto tls = core_.gate ? core_.gate->tls_context() : nullptr;
+    if (tls) {
+        if (!stream_.use_tls(std::move(tls), [this](bool ok) { on_handshake(ok); })) {
+            ++core_.stats.tls_handshake_failures;
+            close(false);
+            return;
+        }
+        arm(Timer::Handshake);
+    } else {
+        arm(Timer::Header);
+    }
     stream_.start_reading([this](std::string_view data) { on_data(data); },
                           [this](int status) { on_end(status); });
 }
@@ -222,6 +236,9 @@ void HttpSession::arm(Timer which) {
         case Timer::None:
             uv_timer_stop(timer_.get());
             return;
+        case Timer::Handshake:
+            ms = core_.limits.tls_handshake_timeout_ms;
+            break;
         case Timer::Header:
             ms = core_.limits.header_timeout_ms;
             break;
@@ -262,6 +279,22 @@ void HttpSession::on_data(std::string_view data) {
     } else {
         update_read_backpressure();
     }
+}
+
+void HttpSession::on_handshake(bool ok) {
+    if (state_ == State::Closed) {
+        return;
+    }
+    if (ok) {
+        arm(Timer::Header);
+        return;
+    }
+    ++core_.stats.tls_handshake_failures;
+    // The alert OpenSSL queued goes out before the FIN; closing at once could turn it into a
+    // reset that hides the reason from the client.
+    state_ = State::Lingering;
+    stream_.shutdown_write();
+    arm(Timer::Linger);
 }
 
 void HttpSession::update_read_backpressure() {
@@ -348,6 +381,11 @@ void HttpSession::dispatch() {
     responder = &handle;
     // The handler may answer, keep the responder, stop the server or destroy it: this session
     // (and Core) outlive the call because they are only ever freed by deferred deletion.
+    if (core_.gate) {
+        const auto gate = core_.gate;  // set_gate() inside admit() must not free it
+        gate->admit(request_, std::move(handle), core_.handler);
+        return;
+    }
     core_.handler(request_, std::move(handle));
 }
 
@@ -365,6 +403,9 @@ void HttpSession::respond(HttpResponse response) {
     framing.keep_alive_10 = !close_after && request_.http_major == 1 && request_.http_minor == 0;
     framing.allow_gzip = request_.accepts_gzip();
     framing.gzip_min_bytes = core_.limits.gzip_min_bytes;
+    if (core_.gate) {
+        core_.gate->add_headers(response.headers);
+    }
     send(encode_response(std::move(response), framing), close_after);
 }
 
@@ -384,6 +425,9 @@ void HttpSession::respond_streaming(HttpResponse head, HttpResponder::BodySource
     framing.close = close_after;
     chunked_ = http11;
     const bool gzip = request_.accepts_gzip();
+    if (core_.gate) {
+        core_.gate->add_headers(head.headers);
+    }
     std::string bytes = encode_stream_head(std::move(head), framing, chunked_, gzip);
     if (framing.head_request) {
         send(std::move(bytes), close_after);
@@ -504,7 +548,11 @@ void HttpSession::reject(int status, std::string reason) {
     framing.close = true;
     framing.gzip_min_bytes = core_.limits.gzip_min_bytes;
     const std::string phrase(http_reason_phrase(status));
-    send(encode_response(HttpResponse::text(status, phrase + ": " + reason + "\n"), framing), true);
+    auto response = HttpResponse::text(status, phrase + ": " + reason + "\n");
+    if (core_.gate) {
+        core_.gate->add_headers(response.headers);
+    }
+    send(encode_response(std::move(response), framing), true);
 }
 
 void HttpSession::close(bool notify) {
@@ -751,6 +799,10 @@ std::size_t HttpServer::connection_count() const {
 
 const HttpServerStats& HttpServer::stats() const {
     return core_->stats;
+}
+
+void HttpServer::set_gate(std::shared_ptr<HttpServerGate> gate) {
+    core_->gate = std::move(gate);
 }
 
 Result<void> HttpServer::listen(std::string_view listen_address) {

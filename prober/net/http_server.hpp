@@ -35,6 +35,7 @@
 #include "prober/core/result.hpp"
 #include "prober/net/http_request.hpp"
 #include "prober/net/http_response.hpp"
+#include "prober/net/tls_context.hpp"
 
 namespace sonde::net {
 
@@ -58,16 +59,20 @@ struct HttpServerLimits {
     std::size_t max_connections = 1024;
     // Bodies at least this long are gzipped for clients that accept it.
     std::size_t gzip_min_bytes = 1024;
+    // From the accept of a TLS connection until its handshake is done (then the header
+    // timeout starts). A client that never finishes it is disconnected.
+    std::uint64_t tls_handshake_timeout_ms = 10'000;
 };
 
 // Counters for tests and self-metrics.
 struct HttpServerStats {
     std::uint64_t connections_accepted = 0;
-    std::uint64_t connections_rejected = 0;  // over max_connections
-    std::uint64_t requests = 0;              // handed to the handler
-    std::uint64_t bad_requests = 0;          // answered 400/413/431 by the server itself
-    std::uint64_t timeouts = 0;              // connections closed by a timer
-    std::uint64_t cancelled = 0;             // clients gone while their request was in flight
+    std::uint64_t connections_rejected = 0;    // over max_connections
+    std::uint64_t requests = 0;                // handed to the handler
+    std::uint64_t bad_requests = 0;            // answered 400/413/431 by the server itself
+    std::uint64_t timeouts = 0;                // connections closed by a timer
+    std::uint64_t cancelled = 0;               // clients gone while their request was in flight
+    std::uint64_t tls_handshake_failures = 0;  // TLS connections whose handshake failed
 };
 
 namespace detail {
@@ -117,6 +122,24 @@ private:
 
 using HttpHandler = std::function<void(const HttpRequest& request, HttpResponder responder)>;
 
+// An optional gate in front of the handler (--web.config.file): TLS for new connections, a
+// check of each request, headers for every response. Used on the loop only; the server keeps
+// a shared reference.
+class HttpServerGate {
+public:
+    virtual ~HttpServerGate() = default;
+    // The TLS context for a connection being accepted; nullptr serves it as plain HTTP.
+    virtual std::shared_ptr<const TlsServerContext> tls_context() = 0;
+    // Runs for each request in place of the handler. To let the request through, call
+    // pass(request, std::move(responder)), at once or later; later only while
+    // responder.connected(), which proves that the server (and so `pass`) is still alive.
+    // Otherwise answer through the responder.
+    virtual void admit(const HttpRequest& request, HttpResponder responder,
+                       const HttpHandler& pass) = 0;
+    // Adds the headers every response carries (not those the response sets itself).
+    virtual void add_headers(HttpHeaders& headers) = 0;
+};
+
 class HttpServer {
 public:
     HttpServer(Loop& loop, HttpHandler handler, HttpServerLimits limits = {});
@@ -129,6 +152,10 @@ public:
     // "127.0.0.1:0", "[::1]:0", "localhost:9115" (a name is resolved once, here, blocking, and
     // its first IPv4 address is preferred, as Go's net.Listen does). Call once per address.
     Result<void> listen(std::string_view listen_address);
+
+    // Puts a gate in front of the handler for connections accepted from now on; nullptr
+    // removes it.
+    void set_gate(std::shared_ptr<HttpServerGate> gate);
 
     // The port of the first listener (what a test bound to port 0 connects to); 0 if none.
     std::uint16_t bound_port() const;

@@ -294,8 +294,10 @@ Result<std::shared_ptr<const TlsServerContext>> make_tls_server_context(
     if (!ctx) {
         return unexpected(with_openssl_detail("unable to create a TLS server context"));
     }
+    const std::string cert_label = options.cert_label.empty() ? "(inline)" : options.cert_label;
+    const std::string key_label = options.key_label.empty() ? "(inline)" : options.key_label;
     if (auto ok =
-            use_certificate(ctx.get(), cert_chain_pem, key_pem, "(inline)", "(inline)", "server");
+            use_certificate(ctx.get(), cert_chain_pem, key_pem, cert_label, key_label, "server");
         !ok) {
         return Error{ok.error()};
     }
@@ -313,6 +315,36 @@ Result<std::shared_ptr<const TlsServerContext>> make_tls_server_context(
             mode |= SSL_VERIFY_FAIL_IF_NO_PEER_CERT;
         }
         SSL_CTX_set_verify(ctx.get(), mode, nullptr);
+    }
+    if (options.accept_any_client_cert) {
+        // Replaces chain verification (and with it the per-session verify callback) by a
+        // check that accepts whatever the client sent.
+        SSL_CTX_set_verify(
+            ctx.get(),
+            SSL_VERIFY_PEER | (options.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            nullptr);
+        SSL_CTX_set_cert_verify_callback(
+            ctx.get(), [](X509_STORE_CTX*, void*) noexcept { return 1; }, nullptr);
+    } else if (options.verify_with_system_roots && options.client_ca_pem.empty()) {
+        if (SSL_CTX_set_default_verify_paths(ctx.get()) != 1) {
+            return unexpected(with_openssl_detail("unable to load the system's CA certificates"));
+        }
+        SSL_CTX_set_verify(
+            ctx.get(),
+            SSL_VERIFY_PEER | (options.require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
+            nullptr);
+    }
+    if (!options.cipher_list.empty() &&
+        SSL_CTX_set_cipher_list(ctx.get(), options.cipher_list.c_str()) != 1) {
+        return unexpected(
+            with_openssl_detail("unable to use cipher suites " + options.cipher_list));
+    }
+    if (!options.groups_list.empty() &&
+        SSL_CTX_set1_groups_list(ctx.get(), options.groups_list.c_str()) != 1) {
+        return unexpected(with_openssl_detail("unable to use curves " + options.groups_list));
+    }
+    if (options.prefer_server_ciphers) {
+        SSL_CTX_set_options(ctx.get(), SSL_OP_CIPHER_SERVER_PREFERENCE);
     }
     SSL_CTX_set_session_cache_mode(ctx.get(), SSL_SESS_CACHE_OFF);
     SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);

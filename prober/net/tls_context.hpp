@@ -69,6 +69,19 @@ struct TlsServerOptions {
     std::string client_ca_pem;
     // With client_ca_pem: fail the handshake when the client sends no certificate.
     bool require_client_cert = false;
+    // Ask for a client certificate and accept any, unverified (Go's RequestClientCert, and
+    // RequireAnyClientCert together with require_client_cert); client_ca_pem is then unused.
+    bool accept_any_client_cert = false;
+    // Verify client certificates against the system's roots when client_ca_pem is empty (Go
+    // verifies against them when ClientCAs is nil).
+    bool verify_with_system_roots = false;
+    // OpenSSL cipher list for TLS 1.2 and below, and group list; empty keeps the defaults.
+    std::string cipher_list;
+    std::string groups_list;
+    bool prefer_server_ciphers = false;
+    // Names the certificate and key in errors ("(inline)" when empty).
+    std::string cert_label;
+    std::string key_label;
 };
 
 class TlsServerContext {

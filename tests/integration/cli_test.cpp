@@ -44,9 +44,10 @@ TEST_CASE("bad and unsupported flags exit 1 saying why", "[integration][cli]") {
     auto result = test::run_command({SONDE_BINARY, "--no-such-flag"});
     CHECK(result.exit_code == 1);
     CHECK(result.output.find("unknown long flag '--no-such-flag'") != std::string::npos);
-    result = test::run_command({SONDE_BINARY, "--web.config.file=web.yml"});
+    result = test::run_command({SONDE_BINARY, "--web.systemd-socket"});
     CHECK(result.exit_code == 1);
-    CHECK(result.output.find("flag --web.config.file is not supported yet") != std::string::npos);
+    CHECK(result.output.find("flag --web.systemd-socket is not supported yet") !=
+          std::string::npos);
 }
 
 TEST_CASE("config.check accepts a good file and rejects a bad one with its position",

@@ -49,7 +49,6 @@ TEST_CASE("bad flags are errors that say why", "[unit][flags]") {
         Row{{"--log.format=xml"}, "unrecognized log format \"xml\" for flag --log.format"},
         Row{{"--config.file"}, "expected argument for flag '--config.file'"},
         Row{{"stray"}, "unexpected argument stray, try --help"},
-        Row{{"--web.config.file=web.yml"}, "flag --web.config.file is not supported yet"},
         Row{{"--web.systemd-socket"}, "flag --web.systemd-socket is not supported yet"},
         Row{{"--config.check=maybe"}, "invalid boolean value \"maybe\" for flag --config.check"});
     const auto result = parse_flags(row.first);
