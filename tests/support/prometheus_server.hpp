@@ -38,7 +38,7 @@ public:
 
     std::uint16_t port() const { return port_; }
     // What Prometheus logged so far (stdout and stderr).
-    const std::string& output() { return process_->output(); }
+    std::string output() { return process_->output(); }
 
     // GET path on the API; REQUIREs an HTTP 200 with "status": "success" and returns "data".
     nlohmann::json api(const std::string& path_and_query);
