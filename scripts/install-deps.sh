@@ -15,6 +15,7 @@ build_packages=(
 test_packages=(
     prometheus-blackbox-exporter prometheus clang-format-14 iproute2 procps curl dnsmasq
     util-linux nginx wrk
+    clang-14 libclang-rt-14-dev
 )
 
 wanted=("${build_packages[@]}")

@@ -205,9 +205,11 @@ std::string HttpUrl::to_string() const {
     if (!userinfo.empty()) {
         out += userinfo + "@";
     }
-    out += authority();
-    if (!path.empty() || !query.empty() || force_query) {
-        out += request_target();
+    // As Go's URL.String(): an empty path stays empty before a query ("http://h?q"), unlike
+    // the request-target, which needs the "/".
+    out += authority() + path;
+    if (!query.empty() || force_query) {
+        out += "?" + query;
     }
     return out;
 }

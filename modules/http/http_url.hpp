@@ -30,7 +30,8 @@ struct HttpUrl {
     std::string authority() const;
     // The request-target of an origin-form request: path ("/" when empty) plus "?query".
     std::string request_target() const;
-    // scheme://[userinfo@]authority + request_target (no fragment), for logs and Referer.
+    // scheme://[userinfo@]authority + path + "?query" (no fragment), as Go's URL.String(),
+    // for logs and Referer.
     std::string to_string() const;
 };
 

@@ -162,3 +162,14 @@ TEST_CASE("the plain-string websocket headers of example.yml are rejected", "[un
         "        X-Some-Header: \"my_header\"\n");
     CHECK(message == "t.yml:6:24: cannot unmarshal a scalar into header (expected a mapping)");
 }
+
+TEST_CASE("a !!binary value with a byte outside base64 is an error, not a read out of bounds",
+          "[unit][config]") {
+    // Found by the config_loader fuzzer (tests/fuzz/corpus/config_loader/crash-f0a7a4ab...):
+    // yaml-cpp's DecodeBase64 read before its table for bytes above 0x7f.
+    const std::string message = error_of(
+        "modules:\n  m:\n    prober: tcp\n    tcp:\n      query_response:\n"
+        "      - send: !!binary AAAM\x80"
+        "ACATSFi8=\n");
+    CHECK(message == "t.yml:6:15: cannot decode !!binary value: invalid base64");
+}

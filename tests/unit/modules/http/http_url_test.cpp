@@ -105,6 +105,14 @@ TEST_CASE("resolve_location against an https base and an empty path", "[unit][ht
     CHECK(resolve_location(*base, "x")->to_string() == "https://h/x");
     CHECK(resolve_location(*base, "//g")->to_string() == "https://g");
     CHECK(resolve_location(*base, "//g")->effective_port() == 443);
+    // Found by the http_response fuzzer: an empty path before a query printed as "/?q", so the
+    // Referer of the next hop differed from Go's and the URL did not parse back the same.
+    const auto query_only = resolve_location(*base, "//g?q");
+    REQUIRE(query_only.has_value());
+    CHECK(query_only->to_string() == "https://g?q");
+    CHECK(query_only->request_target() == "/?q");
+    CHECK(parse_http_url(query_only->to_string())->path.empty());
+    CHECK(parse_http_url("http://h?")->to_string() == "http://h?");
 }
 
 TEST_CASE("resolve_location refuses schemes Go's client cannot follow", "[unit][http]") {
