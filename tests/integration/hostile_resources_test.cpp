@@ -263,6 +263,12 @@ TEST_CASE("hostile: 10,000 probes against hostile peers leave no descriptor and 
         drip.interval_ms = 1000;
         drip.script = "220 this banner takes a while\r\n";
         test::HostileTcpServer slowloris(h.loop(), drip);
+        // http gets its own slow server that drips a valid response: the tcp banner's first
+        // byte, if it arrives before the deadline, is a protocol error to an http probe.
+        test::HostileOptions http_drip{Hostility::Drip};
+        http_drip.interval_ms = 1000;
+        http_drip.script = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789";
+        test::HostileTcpServer http_slowloris(h.loop(), http_drip);
         test::HostileOptions headers{Hostility::EndlessHeaders};
         headers.interval_ms = 20;
         test::HostileTcpServer endless_headers(h.loop(), headers);
@@ -280,7 +286,7 @@ TEST_CASE("hostile: 10,000 probes against hostile peers leave no descriptor and 
         const std::vector<Kind> kinds = {
             {"tcp_banner", silent.address()},
             {"tcp_banner", slowloris.address()},
-            {"http", "http://" + slowloris.address() + "/"},
+            {"http", "http://" + http_slowloris.address() + "/"},
             {"http", "http://" + endless_headers.address() + "/"},
             {"http", "http://" + endless_body.address() + "/"},
             {"tcp_tls", tls_stall.address()},
@@ -289,7 +295,7 @@ TEST_CASE("hostile: 10,000 probes against hostile peers leave no descriptor and 
             {"dns_tcp", silent.address()},
         };
         const std::vector<const test::HostileTcpServer*> servers = {
-            &silent, &slowloris, &endless_headers, &endless_body, &tls_stall};
+            &silent, &slowloris, &http_slowloris, &endless_headers, &endless_body, &tls_stall};
         auto settle = [&] {
             // Every server saw its peers go; deferred deletions ran.
             REQUIRE(h.fixture().run_until([&] {
