@@ -19,12 +19,12 @@ PrometheusServer::PrometheusServer(const std::string& config_yaml) {
                                  "--storage.tsdb.path=" + dir_.path() + "/data",
                                  "--web.listen-address=127.0.0.1:0", "--log.level=info"},
         "Server is ready to receive web requests", 0);
-    const std::regex listening(R"(msg="Listening on" address=127\.0\.0\.1:([0-9]+))");
-    std::smatch match;
-    const std::string& log = process_->output();
-    INFO(log);
-    REQUIRE(std::regex_search(log, match, listening));
-    port_ = static_cast<std::uint16_t>(std::stoi(match[1]));
+    // "Listening on" comes from another goroutine than "Server is ready": either may be first.
+    const auto port =
+        process_->wait_for_output(R"(msg="Listening on" address=127\.0\.0\.1:([0-9]+))", 10000);
+    INFO(process_->output());
+    REQUIRE(port.has_value());
+    port_ = static_cast<std::uint16_t>(std::stoi(*port));
 }
 
 PrometheusServer::~PrometheusServer() = default;

@@ -254,6 +254,22 @@ void SondeProcess::poll_exit() {
     }
 }
 
+std::optional<std::string> SondeProcess::wait_for_output(const std::string& pattern,
+                                                         int timeout_ms) {
+    const std::regex wanted(pattern);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    std::smatch match;
+    std::unique_lock lock(output_mutex_);
+    for (;;) {
+        if (std::regex_search(output_, match, wanted)) {
+            return match.size() > 1 ? match[1].str() : match[0].str();
+        }
+        if (output_closed_ || output_grew_.wait_until(lock, deadline) == std::cv_status::timeout) {
+            return std::nullopt;
+        }
+    }
+}
+
 std::string SondeProcess::output() const {
     const std::lock_guard lock(output_mutex_);
     return output_;

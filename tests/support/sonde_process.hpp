@@ -8,6 +8,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -53,6 +54,9 @@ public:
     int wait(int timeout_ms = 20000);
     // Everything it wrote to stderr/stdout so far.
     std::string output() const;
+    // Waits until the output matches pattern (ECMAScript); returns the first group (the whole
+    // match without groups), or nothing at the timeout or once the process closed its output.
+    std::optional<std::string> wait_for_output(const std::string& pattern, int timeout_ms);
 
 private:
     void start(std::vector<std::string> argv, const std::string& cwd);
