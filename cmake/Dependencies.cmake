@@ -22,7 +22,9 @@ endif()
 add_library(llhttp STATIC
     ${SONDE_LLHTTP_DIR}/api.c ${SONDE_LLHTTP_DIR}/http.c ${SONDE_LLHTTP_DIR}/llhttp.c)
 target_include_directories(llhttp SYSTEM PUBLIC ${SONDE_LLHTTP_INCLUDE})
-set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON C_STANDARD 11)
+# Its three files declare the same callbacks with different types: never one unity source.
+set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON C_STANDARD 11
+    UNITY_BUILD OFF)
 target_compile_options(llhttp PRIVATE -w)
 
 # yaml-cpp's Debian CMake config names its target "yaml-cpp" without a namespace.

@@ -15,8 +15,10 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_L
     # GCC 12 at -O2 reports std::string's own memcpy in `std::string(a) + "b"` as out of bounds
     # (GCC bugs 105329 and 105651, fixed in 13); which files trip it changes with inlining. They
     # stay warnings there, so a real one is still seen; ASan checks the real bounds in the tests.
+    # Likewise -Wmaybe-uninitialized on std::variant's storage inside Result once a unity batch
+    # inlines more (a moved-from vector's members); UBSan and ASan run the code in the tests.
     target_compile_options(sonde_warnings INTERFACE -Wno-error=array-bounds
-        -Wno-error=stringop-overflow -Wno-error=restrict)
+        -Wno-error=stringop-overflow -Wno-error=restrict -Wno-error=maybe-uninitialized)
 endif()
 
 # sonde_add_library(<name> <folder>...) makes one static library from the .cpp files of the given

@@ -8,28 +8,20 @@
 
 #include <nlohmann/json.hpp>
 
+#include "discovery/kubernetes/json_member.hpp"
+
 namespace sonde::discovery::kubernetes {
 namespace {
 
 using nlohmann::json;
 
-// Reads without throwing: the API server's JSON is trusted to be well-formed, not to have the
-// shape we expect (a fake or a proxy may send anything).
-const json* member(const json& object, std::string_view key) {
-    if (!object.is_object()) {
-        return nullptr;
-    }
-    const auto it = object.find(key);
-    return it == object.end() ? nullptr : &*it;
-}
-
 std::string string_member(const json& object, std::string_view key) {
-    const json* value = member(object, key);
+    const json* value = json_member(object, key);
     return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
 }
 
 const json* array_member(const json& object, std::string_view key) {
-    const json* value = member(object, key);
+    const json* value = json_member(object, key);
     return value != nullptr && value->is_array() ? value : nullptr;
 }
 
@@ -38,7 +30,7 @@ struct Annotations {
     const json* map = nullptr;
 
     const std::string* get(std::string_view key, std::string& storage) const {
-        const json* value = map == nullptr ? nullptr : member(*map, key);
+        const json* value = map == nullptr ? nullptr : json_member(*map, key);
         if (value == nullptr || !value->is_string()) {
             return nullptr;
         }
@@ -64,11 +56,11 @@ struct Common {
 // Identity, opt-in and the overrides shared by both kinds. nullopt: the object does not opt in.
 Result<std::optional<Common>> read_common(const json& object, const std::string& default_module,
                                           const DeriveOptions& options) {
-    const json* metadata = member(object, "metadata");
+    const json* metadata = json_member(object, "metadata");
     if (metadata == nullptr || !metadata->is_object()) {
         return unexpected("the object has no metadata");
     }
-    Annotations annotations{member(*metadata, "annotations")};
+    Annotations annotations{json_member(*metadata, "annotations")};
     std::string value;
     const std::string* probe = annotations.get(kProbeAnnotation, value);
     const bool opted_in = options.probe_all ? (probe == nullptr || *probe != "false")
@@ -228,7 +220,7 @@ std::vector<std::string> ingress_tls_hosts(const json* spec) {
 
 // A rule's paths: "/" without http, and for a path entry without a path.
 std::vector<std::string> rule_paths(const json& rule) {
-    const json* http = member(rule, "http");
+    const json* http = json_member(rule, "http");
     const json* list = http == nullptr ? nullptr : array_member(*http, "paths");
     if (list == nullptr) {
         return {"/"};
@@ -256,11 +248,11 @@ Result<TargetSet> service_targets(const json& service, const DeriveOptions& opti
     }
     const Common& c = **common;
     std::vector<ServicePort> ports;
-    const json* spec = member(service, "spec");
+    const json* spec = json_member(service, "spec");
     const json* port_list = spec == nullptr ? nullptr : array_member(*spec, "ports");
     if (port_list != nullptr) {
         for (const json& port : *port_list) {
-            const json* number = member(port, "port");
+            const json* number = json_member(port, "port");
             if (number == nullptr || !number->is_number_integer()) {
                 return unexpected("spec.ports[] entry without an integer port");
             }
@@ -299,7 +291,7 @@ Result<TargetSet> ingress_targets(const json& ingress, const DeriveOptions& opti
     if (c.port) {
         return bad_annotation(kPortAnnotation, *c.port, "applies to Services only");
     }
-    const json* spec = member(ingress, "spec");
+    const json* spec = json_member(ingress, "spec");
     const std::vector<std::string> tls_hosts = ingress_tls_hosts(spec);
     TargetSet targets;
     const json* rules = spec == nullptr ? nullptr : array_member(*spec, "rules");

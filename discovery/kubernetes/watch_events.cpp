@@ -1,5 +1,7 @@
 #include "discovery/kubernetes/watch_events.hpp"
 
+#include "discovery/kubernetes/json_member.hpp"
+
 namespace sonde::discovery::kubernetes {
 namespace {
 
@@ -9,18 +11,10 @@ bool is_space(char c) {
     return c == ' ' || c == '\n' || c == '\r' || c == '\t';
 }
 
-const json* member(const json& object, std::string_view key) {
-    if (!object.is_object()) {
-        return nullptr;
-    }
-    const auto it = object.find(key);
-    return it == object.end() ? nullptr : &*it;
-}
-
 std::string string_at(const json& object, std::string_view a, std::string_view b = {}) {
-    const json* value = member(object, a);
+    const json* value = json_member(object, a);
     if (value != nullptr && !b.empty()) {
-        value = member(*value, b);
+        value = json_member(*value, b);
     }
     return value != nullptr && value->is_string() ? value->get<std::string>() : std::string();
 }
@@ -93,7 +87,8 @@ void JsonStreamFramer::reset() {
 
 ApiStatus status_from_json(const json& object) {
     ApiStatus status;
-    if (const json* code = member(object, "code"); code != nullptr && code->is_number_integer()) {
+    if (const json* code = json_member(object, "code");
+        code != nullptr && code->is_number_integer()) {
         status.code = code->get<int>();
     }
     status.reason = string_at(object, "reason");
@@ -181,7 +176,7 @@ Result<ListPage> parse_list_page(std::string_view body) {
 }
 
 std::string object_key(const json& object) {
-    const json* metadata = member(object, "metadata");
+    const json* metadata = json_member(object, "metadata");
     if (metadata == nullptr) {
         return {};
     }

@@ -6,15 +6,14 @@
 #include <brotli/decode.h>
 #include <zlib.h>
 
+#include "prober/net/gzip.hpp"
 #include "prober/net/http_request.hpp"
 
 namespace sonde::net {
 namespace {
 
-constexpr std::size_t kChunk = 16 * 1024;
-// 15 window bits plus 16 selects the gzip wrapper; negative window bits select raw DEFLATE
-// (zlib.h, inflateInit2).
-constexpr int kGzipWindowBits = 15 + 16;
+constexpr std::size_t kInflateChunk = 16 * 1024;
+// Negative window bits select raw DEFLATE (zlib.h, inflateInit2); gzip.hpp has the gzip ones.
 constexpr int kRawWindowBits = -15;
 
 DecompressResult failure(DecompressStatus status, std::string error, std::string data = {}) {
@@ -56,7 +55,7 @@ DecompressResult zlib_inflate(const char* name, int window_bits, std::string_vie
     z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
     z.avail_in = static_cast<uInt>(data.size());
     std::string out;
-    std::array<char, kChunk> chunk{};
+    std::array<char, kInflateChunk> chunk{};
     DecompressResult result;
     for (;;) {
         z.next_out = reinterpret_cast<Bytef*>(chunk.data());
@@ -131,7 +130,7 @@ DecompressResult brotli_decompress(std::string_view data, std::size_t max_output
     const auto* next_in = reinterpret_cast<const std::uint8_t*>(data.data());
     std::size_t avail_in = data.size();
     std::string out;
-    std::array<std::uint8_t, kChunk> chunk{};
+    std::array<std::uint8_t, kInflateChunk> chunk{};
     DecompressResult result;
     for (;;) {
         std::uint8_t* next_out = chunk.data();

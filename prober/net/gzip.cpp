@@ -9,9 +9,7 @@
 namespace sonde::net {
 namespace {
 
-// 15 window bits plus 16 selects the gzip wrapper instead of zlib's (zlib.h, deflateInit2).
-constexpr int kGzipWindowBits = 15 + 16;
-constexpr std::size_t kChunk = 16 * 1024;
+constexpr std::size_t kDeflateChunk = 16 * 1024;
 
 std::string zlib_error(const char* step, int rc, const z_stream& z) {
     return std::string(step) + ": " + (z.msg != nullptr ? z.msg : zError(rc));
@@ -80,7 +78,7 @@ Result<void> GzipStream::write(std::string_view data, bool finish, std::string& 
     const int flush = finish ? Z_FINISH : Z_NO_FLUSH;
     for (;;) {
         const std::size_t before = out.size();
-        const std::size_t room = std::max<std::size_t>(kChunk, data.size() / 4);
+        const std::size_t room = std::max<std::size_t>(kDeflateChunk, data.size() / 4);
         out.resize(before + room);
         z.next_out = reinterpret_cast<Bytef*>(out.data() + before);
         z.avail_out = static_cast<uInt>(room);
@@ -98,47 +96,6 @@ Result<void> GzipStream::write(std::string_view data, bool finish, std::string& 
             return {};
         }
     }
-}
-
-Result<std::string> gzip_decompress(std::string_view data, std::size_t max_output) {
-    if (data.size() > std::numeric_limits<uInt>::max()) {
-        return unexpected("gunzip: input too large");
-    }
-    z_stream z{};
-    int rc = inflateInit2(&z, kGzipWindowBits);
-    if (rc != Z_OK) {
-        return unexpected(zlib_error("inflateInit2", rc, z));
-    }
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-    z.avail_in = static_cast<uInt>(data.size());
-    std::string out;
-    std::array<char, kChunk> chunk{};
-    for (;;) {
-        z.next_out = reinterpret_cast<Bytef*>(chunk.data());
-        z.avail_out = static_cast<uInt>(chunk.size());
-        rc = inflate(&z, Z_NO_FLUSH);
-        if (rc != Z_OK && rc != Z_STREAM_END) {
-            std::string error = zlib_error("inflate", rc == Z_BUF_ERROR ? Z_DATA_ERROR : rc, z);
-            inflateEnd(&z);
-            return unexpected(rc == Z_BUF_ERROR ? "gunzip: truncated input" : error);
-        }
-        out.append(chunk.data(), chunk.size() - z.avail_out);
-        if (out.size() > max_output) {
-            inflateEnd(&z);
-            return unexpected("gunzip: output exceeds " + std::to_string(max_output) + " bytes");
-        }
-        if (rc == Z_STREAM_END) {
-            if (z.avail_in == 0) {
-                break;
-            }
-            // Another member follows (RFC 1952 §2.2 allows several).
-            if (inflateReset(&z) != Z_OK) {
-                break;
-            }
-        }
-    }
-    inflateEnd(&z);
-    return out;
 }
 
 }  // namespace sonde::net

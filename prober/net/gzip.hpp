@@ -1,6 +1,6 @@
 #pragma once
 
-// gzip (RFC 1952) compression and decompression with zlib, for HTTP bodies.
+// gzip (RFC 1952) compression with zlib, for the bodies sonde serves (decompress.hpp reads them).
 
 #include <cstddef>
 #include <memory>
@@ -10,6 +10,9 @@
 #include "prober/core/result.hpp"
 
 namespace sonde::net {
+
+// zlib's window bits selecting the gzip wrapper: 15 bits plus 16 (zlib.h, deflateInit2).
+constexpr int kGzipWindowBits = 15 + 16;
 
 // Compresses data into one gzip member at zlib's default level.
 Result<std::string> gzip_compress(std::string_view data);
@@ -31,9 +34,5 @@ private:
     struct State;
     std::unique_ptr<State> state_;
 };
-
-// Decompresses a gzip stream (concatenated members allowed). Fails when the input is not gzip,
-// is truncated, or would inflate beyond max_output bytes (a decompression bomb).
-Result<std::string> gzip_decompress(std::string_view data, std::size_t max_output);
 
 }  // namespace sonde::net

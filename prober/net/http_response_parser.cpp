@@ -5,14 +5,10 @@
 
 #include <llhttp.h>
 
+#include "prober/net/llhttp_error.hpp"
+
 namespace sonde::net {
 namespace {
-
-// The one conversion of an llhttp failure into text: "HPE_INVALID_CONSTANT: Expected HTTP/".
-std::string llhttp_error_text(const llhttp_t& parser, llhttp_errno_t err) {
-    const char* reason = llhttp_get_error_reason(&parser);
-    return std::string(llhttp_errno_name(err)) + ": " + (reason != nullptr ? reason : "");
-}
 
 bool is_interim(int status) {
     // 101 ends HTTP on this connection; every other 1xx is followed by the real answer.

@@ -13,6 +13,7 @@
 #include "prober/core/uv_handle.hpp"
 #include "prober/net/gzip.hpp"
 #include "prober/net/ip_address.hpp"
+#include "prober/net/llhttp_error.hpp"
 #include "prober/net/tcp_stream.hpp"
 #include "prober/net/tls_server.hpp"
 
@@ -25,11 +26,6 @@ constexpr int kBacklog = 511;
 // before closing, so that request bytes still in flight do not turn the close into a reset
 // that would destroy the reply in the client's buffer (Go's closeWriteAndWait).
 constexpr std::uint64_t kLingerMs = 500;
-
-std::string llhttp_error_text(const llhttp_t& parser, llhttp_errno_t err) {
-    const char* reason = llhttp_get_error_reason(&parser);
-    return std::string(llhttp_errno_name(err)) + ": " + (reason != nullptr ? reason : "");
-}
 
 // Resolves a listen host once at startup. Go's net.Listen takes the first IPv4 address of a
 // name when there is one, else the first address.

@@ -22,7 +22,7 @@
 namespace sonde {
 namespace {
 
-constexpr const char* kModules = R"yaml(modules:
+constexpr const char* kCheckModules = R"yaml(modules:
   http_2xx:
     prober: http
     timeout: 8s
@@ -68,7 +68,7 @@ test::ThreadedHttpServer ok_server(std::atomic<int>* hits = nullptr) {
 TEST_CASE("sonde check: a passing probe prints OK, its phases and facts, exits 0",
           "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     std::atomic<int> hits{0};
     auto server = ok_server(&hits);
     REQUIRE(server.port() != 0);
@@ -89,7 +89,7 @@ TEST_CASE("sonde check: a passing probe prints OK, its phases and facts, exits 0
 
 TEST_CASE("sonde check: a dead port fails with the reason and exits 1", "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     const std::string target = dead_address();
     const auto result =
         test::run_command({SONDE_BINARY, "check", "--config.file", config, "tcp_connect", target});
@@ -110,7 +110,7 @@ TEST_CASE("sonde check: a dead port fails with the reason and exits 1", "[integr
 
 TEST_CASE("sonde check: usage and config errors exit 2 with a message", "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     auto result = test::run_command(
         {SONDE_BINARY, "check", "--config.file=" + config, "no_such_module", "127.0.0.1:1"});
     CHECK(result.exit_code == 2);
@@ -148,7 +148,7 @@ TEST_CASE("sonde check: usage and config errors exit 2 with a message", "[integr
 TEST_CASE("sonde check --json: one object, or an array for several targets",
           "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     auto server = ok_server();
     REQUIRE(server.port() != 0);
     const std::string good = "http://" + server.address() + "/";
@@ -183,7 +183,7 @@ TEST_CASE("sonde check --json: one object, or an array for several targets",
 
 TEST_CASE("sonde check --metrics prints the exposition text", "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     test::ThreadedTcpServer server("hello\n");
     REQUIRE(server.port() != 0);
     const auto result =
@@ -198,7 +198,7 @@ TEST_CASE("sonde check --metrics prints the exposition text", "[integration][che
 TEST_CASE("sonde check: several targets run concurrently, then a summary line",
           "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     // Each server answers only once the other has seen its request (or fails after 5 s): run
     // one after the other, the first probe would get a 500.
     std::mutex mutex;
@@ -235,7 +235,7 @@ TEST_CASE("sonde check: several targets run concurrently, then a summary line",
 
 TEST_CASE("sonde check --repeat runs the probes N times", "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     std::atomic<int> hits{0};
     auto server = ok_server(&hits);
     REQUIRE(server.port() != 0);
@@ -269,7 +269,7 @@ TEST_CASE("sonde check without targets runs the config's static targets once",
     const std::string targets = "targets:\n  - module: http_2xx\n    targets: [http://" +
                                 web.address() + "/]\n  - module: tcp_connect\n    targets: [" +
                                 db.address() + "]\n    interval: 1h\n";
-    const std::string good = dir.write("good.yml", std::string(kModules) + targets);
+    const std::string good = dir.write("good.yml", std::string(kCheckModules) + targets);
     auto result = test::run_command({SONDE_BINARY, "check", "--config.file=" + good});
     INFO(result.output);
     CHECK(result.exit_code == 0);
@@ -280,7 +280,7 @@ TEST_CASE("sonde check without targets runs the config's static targets once",
 
     const std::string dead = dead_address();
     const std::string bad =
-        dir.write("bad.yml", std::string(kModules) + targets +
+        dir.write("bad.yml", std::string(kCheckModules) + targets +
                                  "  - module: tcp_connect\n    targets: [" + dead + "]\n");
     result = test::run_command({SONDE_BINARY, "check", "--config.file=" + bad});
     INFO(result.output);
@@ -327,7 +327,7 @@ namespace sonde {
 TEST_CASE("sonde check: SIGINT cancels the probe in flight and prints the summary",
           "[integration][check]") {
     test::TempDir dir;
-    const std::string config = dir.write("sonde.yml", kModules);
+    const std::string config = dir.write("sonde.yml", kCheckModules);
     // The first request is answered at once, the second hangs until the test releases it.
     std::mutex mutex;
     std::condition_variable changed;

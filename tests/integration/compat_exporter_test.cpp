@@ -30,7 +30,7 @@ namespace {
 
 constexpr const char* kExporter = "/usr/bin/prometheus-blackbox-exporter";
 
-constexpr const char* kConfig = R"yaml(modules:
+constexpr const char* kCompatConfig = R"yaml(modules:
   tcp_connect:
     prober: tcp
   tcp_connect_v4:
@@ -139,7 +139,7 @@ test::Samples compare_side_by_side(std::uint16_t sonde_port, std::uint16_t expor
 
 TEST_CASE("tcp and icmp probes match blackbox_exporter side by side", "[integration][compat]") {
     test::TempDir dir;
-    const std::string config = dir.write("blackbox.yml", kConfig);
+    const std::string config = dir.write("blackbox.yml", kCompatConfig);
     test::ThreadedTcpServer ssh("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n");
     test::SondeProcess sonde({"--config.file=" + config});
     const std::uint16_t exporter_port = test::free_port();

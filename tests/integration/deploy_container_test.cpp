@@ -13,20 +13,11 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/source_tree.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace sonde {
 namespace {
-
-const std::string kSource = std::string(SONDE_SOURCE_DIR) + "/";
-
-std::string read_file(const std::string& path) {
-    std::ifstream file(path);
-    REQUIRE(file);
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
 
 std::vector<std::string> words(const std::string& text) {
     std::istringstream in(text);
@@ -113,7 +104,8 @@ std::set<std::string> apt_packages(const std::string& run, const std::string& ve
 }
 
 std::vector<Stage> stages() {
-    return parse_containerfile(read_file(kSource + "deploy/container/Containerfile"));
+    return parse_containerfile(
+        test::read_text_file(test::kSourceDir + "deploy/container/Containerfile"));
 }
 
 std::vector<std::string> entrypoint(const Stage& stage) {
@@ -228,7 +220,7 @@ TEST_CASE("deploy/container: a Debian 12 build stage and a slim non-root runtime
 
     // The build context leaves out the git metadata and every build tree (build/,
     // build-asan/, ...), which would make it large and bust the layer cache.
-    const auto ignored = words(read_file(kSource + ".dockerignore"));
+    const auto ignored = words(test::read_text_file(test::kSourceDir + ".dockerignore"));
     const std::set<std::string> patterns(ignored.begin(), ignored.end());
     CHECK(patterns.count(".git") == 1);
     CHECK(patterns.count("build*") == 1);
@@ -315,7 +307,8 @@ TEST_CASE("deploy/container: the ENTRYPOINT starts with the default config it co
     const std::regex install(R"(install -D -m \d+ /(src|build)/(\S+) /out(/\S+))");
     for (auto it = std::sregex_iterator(build_runs.begin(), build_runs.end(), install);
          it != std::sregex_iterator(); ++it) {
-        image_files[(*it)[3].str()] = (*it)[1].str() == "src" ? kSource + (*it)[2].str() : "";
+        image_files[(*it)[3].str()] =
+            (*it)[1].str() == "src" ? test::kSourceDir + (*it)[2].str() : "";
     }
     CHECK(all[1].all("RUN").find("cp -a /mnt/out/. /") != std::string::npos);
     REQUIRE(image_files.count(argv[0]) == 1);  // the binary

@@ -16,14 +16,14 @@
 #include <yaml-cpp/yaml.h>
 
 #include "prober/app/shard.hpp"
+#include "tests/support/source_tree.hpp"
 #include "tests/support/subprocess.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace sonde {
 namespace {
 
-const std::string kSource = std::string(SONDE_SOURCE_DIR) + "/";
-const std::string kDeploy = kSource + "deploy/kubernetes";
+const std::string kDeploy = test::kSourceDir + "deploy/kubernetes";
 
 bool have_kubectl() {
     return test::run_command({"/bin/sh", "-c", "command -v kubectl"}).exit_code == 0;
@@ -39,14 +39,6 @@ bool kubectl_or_skip() {
     }
     WARN("no kubectl: skipped");
     return false;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream file(path);
-    REQUIRE(file);
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
 }
 
 // `kubectl kustomize dir`, split into its objects; each has apiVersion, kind and a name.
@@ -134,7 +126,8 @@ void check_grants_discovery(const YAML::Node& role) {
 
 // The image's ENTRYPOINT (a JSON array in deploy/container/Containerfile).
 std::vector<std::string> image_entrypoint() {
-    const std::string containerfile = read_file(kSource + "deploy/container/Containerfile");
+    const std::string containerfile =
+        test::read_text_file(test::kSourceDir + "deploy/container/Containerfile");
     std::smatch match;
     REQUIRE(std::regex_search(containerfile, match, std::regex(R"(\nENTRYPOINT (\[.*\]))")));
     return nlohmann::json::parse(match[1].str()).get<std::vector<std::string>>();
@@ -285,7 +278,8 @@ TEST_CASE("deploy/kubernetes/sharded: a StatefulSet whose --shard.count equals i
     }
     REQUIRE(found);
     CHECK(governing["spec"]["clusterIP"].as<std::string>() == "None");
-    const std::string scrape = read_file(kSource + "deploy/prometheus/scrape-sharded.yml");
+    const std::string scrape =
+        test::read_text_file(test::kSourceDir + "deploy/prometheus/scrape-sharded.yml");
     CHECK(scrape.find(name_of(governing) + "." + namespace_of(governing) + ".svc") !=
           std::string::npos);
 

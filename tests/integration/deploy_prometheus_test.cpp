@@ -18,6 +18,7 @@
 #include "tests/support/metrics_parse.hpp"
 #include "tests/support/nginx_server.hpp"
 #include "tests/support/sonde_process.hpp"
+#include "tests/support/source_tree.hpp"
 #include "tests/support/subprocess.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/threaded_tcp_server.hpp"
@@ -25,24 +26,8 @@
 namespace sonde {
 namespace {
 
-const std::string kSource = std::string(SONDE_SOURCE_DIR) + "/";
-const std::string kDir = kSource + "deploy/prometheus/";
-const std::string kDashboard = kSource + "deploy/grafana/sonde-dashboard.json";
-
-std::string read(const std::string& path) {
-    std::ifstream file(path);
-    REQUIRE(file);
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-        text.replace(at, from.size(), to);
-    }
-    return text;
-}
+const std::string kDir = test::kSourceDir + "deploy/prometheus/";
+const std::string kDashboard = test::kSourceDir + "deploy/grafana/sonde-dashboard.json";
 
 std::string metric_name(const std::string& sample) {
     return sample.substr(0, sample.find('{'));
@@ -126,7 +111,7 @@ std::set<std::string> promql_metric_names(const std::string& expr) {
 // others only occur inside label matcher strings, where any text is valid).
 std::string without_grafana_variables(std::string expr) {
     for (const char* variable : {"$__rate_interval", "$__interval", "$__range"}) {
-        expr = replace_all(expr, variable, "5m");
+        expr = test::replace_all(expr, variable, "5m");
     }
     return expr;
 }
@@ -155,12 +140,13 @@ std::vector<std::string> dashboard_expressions(const nlohmann::json& dashboard) 
 }
 
 nlohmann::json load_dashboard() {
-    return nlohmann::json::parse(read(kDashboard));
+    return nlohmann::json::parse(test::read_text_file(kDashboard));
 }
 
 // The sonde.yml of deploy/kubernetes's ConfigMap.
 YAML::Node kubernetes_config() {
-    const YAML::Node config_map = YAML::LoadFile(kSource + "deploy/kubernetes/base/configmap.yaml");
+    const YAML::Node config_map =
+        YAML::LoadFile(test::kSourceDir + "deploy/kubernetes/base/configmap.yaml");
     return YAML::Load(config_map["data"]["sonde.yml"].as<std::string>());
 }
 
@@ -177,11 +163,11 @@ TEST_CASE("promtool accepts deploy/prometheus's scrape configs and rules",
     // Debian's promtool has no kubernetes_sd_configs: the classic recipe is checked with
     // static_configs in their place, relabelling and all.
     test::TempDir dir;
-    std::string recipe = read(kDir + "scrape-probe-kubernetes.yml");
-    recipe = replace_all(recipe, "kubernetes_sd_configs:\n      - role: service",
-                         "static_configs:\n      - targets: ['web.shop.svc:80']");
-    recipe = replace_all(recipe, "kubernetes_sd_configs:\n      - role: ingress",
-                         "static_configs:\n      - targets: ['shop.example']");
+    std::string recipe = test::read_text_file(kDir + "scrape-probe-kubernetes.yml");
+    recipe = test::replace_all(recipe, "kubernetes_sd_configs:\n      - role: service",
+                               "static_configs:\n      - targets: ['web.shop.svc:80']");
+    recipe = test::replace_all(recipe, "kubernetes_sd_configs:\n      - role: ingress",
+                               "static_configs:\n      - targets: ['shop.example']");
     REQUIRE(recipe.find("- role:") == std::string::npos);
     const auto b =
         test::run_command({"/usr/bin/promtool", "check", "config", dir.write("b.yml", recipe)});
@@ -342,8 +328,10 @@ TEST_CASE("deploy/prometheus/probe-operator.yaml: Probes through sonde with a mo
     const YAML::Node modules = kubernetes_config()["modules"];
     REQUIRE(modules.IsMap());
     // sonde's Service in deploy/kubernetes: <name>.<namespace>.svc:<port>.
-    const YAML::Node service = YAML::LoadFile(kSource + "deploy/kubernetes/base/service.yaml");
-    const YAML::Node base = YAML::LoadFile(kSource + "deploy/kubernetes/base/kustomization.yaml");
+    const YAML::Node service =
+        YAML::LoadFile(test::kSourceDir + "deploy/kubernetes/base/service.yaml");
+    const YAML::Node base =
+        YAML::LoadFile(test::kSourceDir + "deploy/kubernetes/base/kustomization.yaml");
     const std::string prober = service["metadata"]["name"].as<std::string>() + "." +
                                base["namespace"].as<std::string>() +
                                ".svc:" + service["spec"]["ports"][0]["port"].as<std::string>();

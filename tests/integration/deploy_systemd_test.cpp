@@ -9,32 +9,17 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/source_tree.hpp"
 #include "tests/support/subprocess.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace sonde {
 namespace {
 
-const std::string kSource = std::string(SONDE_SOURCE_DIR) + "/";
-const std::string kUnit = kSource + "deploy/systemd/sonde.service";
+const std::string kUnit = test::kSourceDir + "deploy/systemd/sonde.service";
 // Where the unit and deploy/README.md install things.
 const std::string kInstalledBinary = "/usr/local/bin/sonde";
 const std::string kInstalledConfig = "/etc/sonde/sonde.yml";
-
-std::string read_file(const std::string& path) {
-    std::ifstream file(path);
-    REQUIRE(file);
-    std::ostringstream text;
-    text << file.rdbuf();
-    return text.str();
-}
-
-std::string replace_all(std::string text, const std::string& from, const std::string& to) {
-    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
-        text.replace(at, from.size(), to);
-    }
-    return text;
-}
 
 // "Section.Key" -> values in order (a key may repeat, as SystemCallFilter= does).
 std::multimap<std::string, std::string> parse_unit(const std::string& text) {
@@ -73,7 +58,8 @@ std::vector<std::string> exec_start_argv(const std::string& exec_start) {
         if (word == "$SONDE_ARGS") {
             continue;
         }
-        argv.push_back(replace_all(word, kInstalledConfig, kSource + "deploy/sonde.yml"));
+        argv.push_back(
+            test::replace_all(word, kInstalledConfig, test::kSourceDir + "deploy/sonde.yml"));
     }
     REQUIRE(!argv.empty());
     CHECK(argv[0] == kInstalledBinary);
@@ -88,10 +74,10 @@ bool have_systemd_analyze() {
 }  // namespace
 
 TEST_CASE("deploy/systemd: sonde accepts the unit's command line", "[integration][deploy]") {
-    const auto unit = parse_unit(read_file(kUnit));
+    const auto unit = parse_unit(test::read_text_file(kUnit));
     auto argv = exec_start_argv(only(unit, "Service.ExecStart"));
-    CHECK(std::find(argv.begin(), argv.end(), "--config.file=" + kSource + "deploy/sonde.yml") !=
-          argv.end());
+    CHECK(std::find(argv.begin(), argv.end(),
+                    "--config.file=" + test::kSourceDir + "deploy/sonde.yml") != argv.end());
     argv.push_back("--config.check");
     const auto check = test::run_command(argv);
     INFO(check.output);
@@ -103,7 +89,7 @@ TEST_CASE("deploy/systemd: sonde accepts the unit's command line", "[integration
 }
 
 TEST_CASE("deploy/systemd: the unit is hardened and reloads with SIGHUP", "[integration][deploy]") {
-    const auto unit = parse_unit(read_file(kUnit));
+    const auto unit = parse_unit(test::read_text_file(kUnit));
     const std::map<std::string, std::string> expected = {
         {"Service.DynamicUser", "yes"},
         {"Service.AmbientCapabilities", "CAP_NET_RAW"},
@@ -134,7 +120,8 @@ TEST_CASE("deploy/systemd: systemd-analyze verifies the unit and rates it well h
     // verify checks that ExecStart's binary exists: point it at this build.
     test::TempDir dir;
     const std::string unit =
-        dir.write("sonde.service", replace_all(read_file(kUnit), kInstalledBinary, SONDE_BINARY));
+        dir.write("sonde.service",
+                  test::replace_all(test::read_text_file(kUnit), kInstalledBinary, SONDE_BINARY));
     const auto verify = test::run_command({"/usr/bin/systemd-analyze", "verify", "--man=no", unit});
     INFO(verify.output);
     CHECK(verify.exit_code == 0);

@@ -14,7 +14,7 @@
 namespace sonde {
 namespace {
 
-constexpr const char* kModules = R"yaml(modules:
+constexpr const char* kExporterModules = R"yaml(modules:
   tcp_connect:
     prober: tcp
   http_2xx:
@@ -50,7 +50,7 @@ struct ExporterFixture {
         REQUIRE(r.has_value());
         resolver = std::move(*r);
         flags.listen_addresses = {"127.0.0.1:0"};
-        auto loaded = config::load_config_text(kModules, "test.yml");
+        auto loaded = config::load_config_text(kExporterModules, "test.yml");
         REQUIRE(loaded.has_value());
         auto built = app::build_runtime(loaded->config);
         REQUIRE(built.has_value());

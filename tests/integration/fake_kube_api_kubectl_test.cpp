@@ -131,7 +131,7 @@ std::vector<std::string> versioned_siblings(const std::string& kubectl) {
     return out;
 }
 
-json service(const std::string& ns, const std::string& name, json labels = json::object()) {
+json kubectl_service(const std::string& ns, const std::string& name, json labels = json::object()) {
     return json{{"metadata", {{"namespace", ns}, {"name", name}, {"labels", std::move(labels)}}},
                 {"spec",
                  {{"type", "ClusterIP"},
@@ -166,9 +166,9 @@ TEST_CASE("kubectl against the fake: get, get -o json, ingresses, selectors",
         return;
     }
     FakeKubeApi fake;
-    fake.put_service(service("shop", "web", {{"app", "web"}}));
-    fake.put_service(service("shop", "cart", {{"app", "cart"}}));
-    fake.put_service(service("default", "api", {{"app", "api"}}));
+    fake.put_service(kubectl_service("shop", "web", {{"app", "web"}}));
+    fake.put_service(kubectl_service("shop", "cart", {{"app", "cart"}}));
+    fake.put_service(kubectl_service("default", "api", {{"app", "api"}}));
     fake.put_ingress(ingress("shop", "storefront", "shop.example.test"));
     Kubectl kubectl(binary, fake);
 
@@ -260,7 +260,7 @@ TEST_CASE("kubectl against the fake: every versioned kubectl next to the dispatc
         return;
     }
     FakeKubeApi fake;
-    fake.put_service(service("shop", "web"));
+    fake.put_service(kubectl_service("shop", "web"));
     fake.put_ingress(ingress("shop", "storefront", "shop.example.test"));
     for (const auto& version : versions) {
         INFO(version);
@@ -283,7 +283,7 @@ TEST_CASE("kubectl against the fake: get -w sees a change", "[integration][kubea
         return;
     }
     FakeKubeApi fake;
-    fake.put_service(service("default", "first"));
+    fake.put_service(kubectl_service("default", "first"));
     Kubectl kubectl(binary, fake);
 
     // kubectl runs on another thread; this one makes the change once its watch is connected.
@@ -294,7 +294,7 @@ TEST_CASE("kubectl against the fake: get -w sees a change", "[integration][kubea
     });
     const bool connected = fake.wait_for_watches(1, 15s, KubeKind::Service);
     if (connected) {
-        fake.put_service(service("default", "second"));
+        fake.put_service(kubectl_service("default", "second"));
     }
     const auto result = watching.get();
     INFO("kubectl output:\n" << result.output);
@@ -317,9 +317,9 @@ TEST_CASE("kubectl against the fake: a compacted resourceVersion shows the 410 S
         return;
     }
     FakeKubeApi fake;
-    fake.put_service(service("default", "a"));
+    fake.put_service(kubectl_service("default", "a"));
     const std::string old = std::to_string(fake.resource_version());
-    fake.put_service(service("default", "b"));
+    fake.put_service(kubectl_service("default", "b"));
     fake.compact();
     Kubectl kubectl(binary, fake);
     const std::string path = "/api/v1/services?watch=1&resourceVersion=" + old;

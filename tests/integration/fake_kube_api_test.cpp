@@ -22,7 +22,7 @@ namespace {
 
 using nlohmann::json;
 
-json service(const std::string& ns, const std::string& name, json labels = json::object()) {
+json fake_service(const std::string& ns, const std::string& name, json labels = json::object()) {
     return json{
         {"metadata", {{"namespace", ns}, {"name", name}, {"labels", std::move(labels)}}},
         {"spec",
@@ -157,8 +157,8 @@ TEST_CASE("fake kube api: discovery, list, get and bearer tokens", "[integration
     FakeKubeApi fake;
     LoopFixture fx;
     Client client(fx, fake);
-    fake.put_service(service("shop", "web"));
-    fake.put_service(service("default", "api"));
+    fake.put_service(fake_service("shop", "web"));
+    fake.put_service(fake_service("default", "api"));
     fake.put_ingress(ingress("shop", "store"));
 
     SECTION("discovery documents") {
@@ -206,7 +206,7 @@ TEST_CASE("fake kube api: discovery, list, get and bearer tokens", "[integration
 
     SECTION("an update keeps uid and creationTimestamp and bumps resourceVersion") {
         const auto before = *fake.get_object(KubeKind::Service, "shop", "web");
-        const auto after = fake.put_service(service("shop", "web", {{"tier", "front"}}));
+        const auto after = fake.put_service(fake_service("shop", "web", {{"tier", "front"}}));
         CHECK(after.at("metadata").at("uid") == before.at("metadata").at("uid"));
         CHECK(after.at("metadata").at("creationTimestamp") ==
               before.at("metadata").at("creationTimestamp"));
@@ -243,7 +243,7 @@ TEST_CASE("fake kube api: pagination with limit and continue", "[integration][ku
     LoopFixture fx;
     Client client(fx, fake);
     for (const char* name : {"a", "b", "c", "d", "e"}) {
-        fake.put_service(service("ns", name));
+        fake.put_service(fake_service("ns", name));
     }
     const std::string snapshot = std::to_string(fake.resource_version());
 
@@ -254,7 +254,7 @@ TEST_CASE("fake kube api: pagination with limit and continue", "[integration][ku
         CHECK(first.at("metadata").at("remainingItemCount") == 3);
         const std::string token = first.at("metadata").at("continue");
         // Changes after the first page do not show in the later ones.
-        fake.put_service(service("ns", "bb"));
+        fake.put_service(fake_service("ns", "bb"));
         fake.delete_object(KubeKind::Service, "ns", "e");
         const json second = client.get_json("/api/v1/services?limit=2&continue=" + token);
         CHECK(names_of(second) == std::vector<std::string>{"ns/c", "ns/d"});
@@ -270,7 +270,7 @@ TEST_CASE("fake kube api: pagination with limit and continue", "[integration][ku
 
     SECTION("a continue token from before a compaction is 410 Expired") {
         const json first = client.get_json("/api/v1/services?limit=2");
-        fake.put_service(service("ns", "f"));
+        fake.put_service(fake_service("ns", "f"));
         fake.compact();
         const json expired =
             client.get_json("/api/v1/services?limit=2&continue=" +
@@ -292,7 +292,7 @@ TEST_CASE("fake kube api: pagination with limit and continue", "[integration][ku
     }
 
     SECTION("resourceVersion with limit lists that exact snapshot") {
-        fake.put_service(service("ns", "later"));
+        fake.put_service(fake_service("ns", "later"));
         const json old = client.get_json("/api/v1/services?limit=10&resourceVersion=" + snapshot);
         CHECK(old.at("items").size() == 5);
         CHECK(old.at("metadata").at("resourceVersion") == snapshot);
@@ -307,10 +307,10 @@ TEST_CASE("fake kube api: label and field selectors", "[integration][kubeapi]") 
     FakeKubeApi fake;
     LoopFixture fx;
     Client client(fx, fake);
-    fake.put_service(service("ns", "web", {{"app", "web"}, {"tier", "front"}}));
-    fake.put_service(service("ns", "gen", {{"app", "gen"}}));
-    fake.put_service(service("ns", "db", {{"app", "db"}, {"legacy", "yes"}}));
-    fake.put_service(service("other", "web", {{"app", "web"}}));
+    fake.put_service(fake_service("ns", "web", {{"app", "web"}, {"tier", "front"}}));
+    fake.put_service(fake_service("ns", "gen", {{"app", "gen"}}));
+    fake.put_service(fake_service("ns", "db", {{"app", "db"}, {"legacy", "yes"}}));
+    fake.put_service(fake_service("other", "web", {{"app", "web"}}));
 
     using Names = std::vector<std::string>;
     const auto select = [&](const std::string& query) {
@@ -337,7 +337,7 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
     FakeKubeApi fake;
     LoopFixture fx;
     Client client(fx, fake);
-    fake.put_service(service("ns", "a", {{"app", "web"}}));
+    fake.put_service(fake_service("ns", "a", {{"app", "web"}}));
     const std::string listed = std::to_string(fake.resource_version());
 
     SECTION("from a list's resourceVersion: only later changes, then BOOKMARK, then a clean end") {
@@ -351,8 +351,8 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
         REQUIRE(fake.open_watches(KubeKind::Service) == 1);
         CHECK(fake.counts(KubeKind::Service).watch == 1);
 
-        fake.put_service(service("ns", "b"));
-        fake.put_service(service("ns", "a", {{"app", "web"}, {"v", "2"}}));
+        fake.put_service(fake_service("ns", "b"));
+        fake.put_service(fake_service("ns", "a", {{"app", "web"}, {"v", "2"}}));
         fake.delete_object(KubeKind::Service, "ns", "b");
         fake.put_ingress(ingress("ns", "i"));  // another kind: not on this watch
         REQUIRE(fx.run_until([&] { return watch->events().size() == 3; }));
@@ -378,7 +378,7 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
     }
 
     SECTION("from resourceVersion 0: a synthetic ADDED per object first") {
-        fake.put_service(service("ns", "b"));
+        fake.put_service(fake_service("ns", "b"));
         auto watch =
             client.start("/api/v1/namespaces/ns/services?watch=True&resourceVersion=0", true);
         REQUIRE(fx.run_until([&] { return watch->events().size() == 2; }));
@@ -390,8 +390,8 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
         fake.set_watch_framing(WatchFraming{4, 20, false});
         auto watch = client.start("/api/v1/services?watch=1&resourceVersion=" + listed, true);
         REQUIRE(fx.run_until([&] { return watch->status == 200; }));
-        fake.put_service(service("ns", "split"));
-        fake.put_service(service("ns", "split2"));
+        fake.put_service(fake_service("ns", "split"));
+        fake.put_service(fake_service("ns", "split2"));
         REQUIRE(fx.run_until([&] { return watch->events().size() == 2; }));
         // How the pieces spread over reads depends on timing; that they parse does not.
         CHECK(watch->pieces.size() >= 2);
@@ -401,8 +401,8 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
 
     SECTION("events merged into one chunk") {
         fake.set_watch_framing(WatchFraming{1, 0, true});
-        fake.put_service(service("ns", "x"));
-        fake.put_service(service("ns", "y"));
+        fake.put_service(fake_service("ns", "x"));
+        fake.put_service(fake_service("ns", "y"));
         auto watch = client.start("/api/v1/services?watch=1&resourceVersion=" + listed, true);
         REQUIRE(fx.run_until([&] { return watch->events().size() == 2; }));
         CHECK(watch->pieces.size() == 1);
@@ -412,8 +412,8 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
         auto watch = client.start(
             "/api/v1/services?watch=1&labelSelector=app%3Dweb&resourceVersion=" + listed, true);
         REQUIRE(fx.run_until([&] { return watch->status == 200; }));
-        fake.put_service(service("ns", "a", {{"app", "other"}}));
-        fake.put_service(service("ns", "a", {{"app", "web"}}));
+        fake.put_service(fake_service("ns", "a", {{"app", "other"}}));
+        fake.put_service(fake_service("ns", "a", {{"app", "web"}}));
         REQUIRE(fx.run_until([&] { return watch->events().size() == 2; }));
         const auto events = watch->events();
         CHECK(events[0].at("type") == "DELETED");
@@ -443,7 +443,7 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
         auto quiet = client.start("/api/v1/services?watch=1&resourceVersion=" + listed, true);
         REQUIRE(fx.run_until([&] { return quiet->status == 200; }));
         fake.send_bookmarks();
-        fake.put_service(service("ns", "after"));
+        fake.put_service(fake_service("ns", "after"));
         REQUIRE(fx.run_until([&] { return quiet->events().size() == 1; }));
         CHECK(quiet->events()[0].at("type") == "ADDED");
     }
@@ -470,7 +470,7 @@ TEST_CASE("fake kube api: watch streams events in chunks", "[integration][kubeap
         fake.set_stall_watches(true);
         auto watch = client.start("/api/v1/services?watch=1&resourceVersion=" + listed, true);
         REQUIRE(run_until_polled(fx, [&] { return fake.counts(KubeKind::Service).watch == 1; }));
-        fake.put_service(service("ns", "unseen"));
+        fake.put_service(fake_service("ns", "unseen"));
         fake.send_bookmarks();
         CHECK(fake.open_watches() == 0);
         fake.set_stall_watches(false);
@@ -500,9 +500,9 @@ TEST_CASE("fake kube api: a watch from a compacted resourceVersion gets 410",
     FakeKubeApi fake;
     LoopFixture fx;
     Client client(fx, fake);
-    fake.put_service(service("ns", "a"));
+    fake.put_service(fake_service("ns", "a"));
     const std::string old = std::to_string(fake.resource_version());
-    fake.put_service(service("ns", "b"));
+    fake.put_service(fake_service("ns", "b"));
     fake.compact();
 
     SECTION("as an ERROR event with a 410 Expired Status, as the real server does") {
@@ -533,7 +533,7 @@ TEST_CASE("fake kube api: a watch from a compacted resourceVersion gets 410",
             "/api/v1/services?watch=1&resourceVersion=" + std::to_string(fake.resource_version()),
             true);
         REQUIRE(fx.run_until([&] { return watch->status == 200; }));
-        fake.put_service(service("ns", "c"));
+        fake.put_service(fake_service("ns", "c"));
         REQUIRE(fx.run_until([&] { return watch->events().size() == 1; }));
         CHECK(watch->events()[0].at("type") == "ADDED");
     }
@@ -543,7 +543,7 @@ TEST_CASE("fake kube api: scripted failures, stop and restart", "[integration][k
     FakeKubeApi fake;
     LoopFixture fx;
     Client client(fx, fake);
-    fake.put_service(service("ns", "a"));
+    fake.put_service(fake_service("ns", "a"));
 
     SECTION("fail_next answers n requests with the status and Retry-After") {
         fake.fail_next(2, 429, 3);
@@ -651,7 +651,7 @@ TEST_CASE("fake kube api: chunk framing on the wire", "[integration][kubeapi]") 
     options.tls = false;
     FakeKubeApi fake(options);
     LoopFixture fx;
-    fake.put_service(service("ns", "a"));
+    fake.put_service(fake_service("ns", "a"));
     const auto request = [&](const std::string& target) {
         return "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " +
                fake.token() + "\r\n\r\n";

@@ -33,17 +33,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-test::Samples scrape(std::uint16_t port) {
-    const auto reply = test::http_request(port, "GET", "/metrics");
-    REQUIRE(reply.status == 200);
-    return test::parse_samples(reply.body);
-}
-
-double value_or(const test::Samples& samples, const std::string& key, double fallback = -1) {
-    const auto it = samples.find(key);
-    return it == samples.end() ? fallback : it->second;
-}
-
 // Polls /metrics until `done` holds; gives up (FAIL) after `limit`, a hang guard rather than a
 // timing assertion. Prints how long it took.
 test::Samples wait_for(std::uint16_t port, const char* what,
@@ -51,7 +40,7 @@ test::Samples wait_for(std::uint16_t port, const char* what,
                        std::chrono::seconds limit = std::chrono::seconds(20), bool quiet = false) {
     const auto start = Clock::now();
     for (;;) {
-        auto samples = scrape(port);
+        auto samples = test::scrape_metrics(port);
         const auto elapsed = Clock::now() - start;
         if (done(samples)) {
             if (quiet) {
@@ -204,7 +193,7 @@ targets:
                  << out.substr(out.size() > 3000 ? out.size() - 3000 : 0));
         }
         samples = test::parse_samples(reply.body);
-        if (value_or(samples, "sonde_inflight_probes", 0) >= probes + scheduled / 2) {
+        if (test::sample_or(samples, "sonde_inflight_probes", 0) >= probes + scheduled / 2) {
             break;
         }
         REQUIRE(Clock::now() < give_up);
@@ -279,7 +268,8 @@ std::string storm_config(const std::string& server, int generation, int broken) 
 }
 
 double reloads(const test::Samples& s, const char* result) {
-    return value_or(s, std::string("sonde_config_reloads_total{result=\"") + result + "\"}", 0);
+    return test::sample_or(s, std::string("sonde_config_reloads_total{result=\"") + result + "\"}",
+                           0);
 }
 
 }  // namespace
@@ -296,15 +286,15 @@ TEST_CASE("a storm of 100 reloads, some invalid, never drops a scheduled target 
     const std::string up = "{group=\"core\",module=\"tcp_connect\",target=\"" + server.address();
     const std::string down = "{group=\"core\",module=\"tcp_connect\",target=\"127.0.0.1:1";
     auto first = wait_for(port, "two runs of each core target", [&](const test::Samples& s) {
-        return value_or(s,
-                        "sonde_target_probes_total{group=\"core\",module=\"tcp_connect\","
-                        "result=\"success\",target=\"" +
-                            server.address() + "\"}",
-                        0) >= 2 &&
-               value_or(s,
-                        "sonde_target_probes_total{group=\"core\",module=\"tcp_connect\","
-                        "result=\"failure\",target=\"127.0.0.1:1\"}",
-                        0) >= 2;
+        return test::sample_or(s,
+                               "sonde_target_probes_total{group=\"core\",module=\"tcp_connect\","
+                               "result=\"success\",target=\"" +
+                                   server.address() + "\"}",
+                               0) >= 2 &&
+               test::sample_or(s,
+                               "sonde_target_probes_total{group=\"core\",module=\"tcp_connect\","
+                               "result=\"failure\",target=\"127.0.0.1:1\"}",
+                               0) >= 2;
     });
     std::set<std::string> core;
     for (const auto& [key, value] : first) {
@@ -379,9 +369,9 @@ TEST_CASE("a storm of 100 reloads, some invalid, never drops a scheduled target 
     CHECK(rendered.find("marker_100:") == std::string::npos);
     // The last good config's extra target runs: its series show up.
     wait_for(port, "the last good config's extra target probed", [&](const test::Samples& s) {
-        return value_or(s, "probe_success{generation=\"" + std::to_string(last_good) +
-                               "\",group=\"extra\",module=\"tcp_connect\",target=\"" +
-                               server.address() + "\"}") == 1;
+        return test::sample_or(s, "probe_success{generation=\"" + std::to_string(last_good) +
+                                      "\",group=\"extra\",module=\"tcp_connect\",target=\"" +
+                                      server.address() + "\"}") == 1;
     });
     const auto output = sonde.output();
     CHECK(output.find("handles still open") == std::string::npos);
@@ -472,11 +462,11 @@ discovery:
     const std::vector<std::string> staying = {"s1", "s2", "s3", "s4"};
     const auto before = wait_for(port, "every Service probed", [&](const test::Samples& s) {
         for (int i = 0; i < 5; ++i) {
-            if (value_or(s, runs_of("s" + std::to_string(i)), 0) < 1) {
+            if (test::sample_or(s, runs_of("s" + std::to_string(i)), 0) < 1) {
                 return false;
             }
         }
-        return value_or(s, healthy, 0) == 1 && value_or(s, static_runs, 0) >= 1;
+        return test::sample_or(s, healthy, 0) == 1 && test::sample_or(s, static_runs, 0) >= 1;
     });
     CHECK(before.at("sonde_scheduled_targets") == 6);
 
@@ -505,7 +495,7 @@ discovery:
     };
     const auto fault_until = Clock::now() + std::chrono::seconds(3);
     while (Clock::now() < fault_until) {
-        check_probing(scrape(port));
+        check_probing(test::scrape_metrics(port));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
     // A second wave while the first is still being recovered from: 503s and dropped watches.
@@ -513,7 +503,7 @@ discovery:
     api.reset_watches();
     const auto second_until = Clock::now() + std::chrono::seconds(2);
     while (Clock::now() < second_until) {
-        check_probing(scrape(port));
+        check_probing(test::scrape_metrics(port));
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
 
@@ -524,8 +514,9 @@ discovery:
         port, "discovery converged after the faults",
         [&](const test::Samples& s) {
             check_probing(s);
-            return value_or(s, healthy, 0) == 1 && s.count(runs_of("s0")) == 0 &&
-                   value_or(s, runs_of("s5"), 0) >= 1 && value_or(s, "sonde_known_targets") == 6;
+            return test::sample_or(s, healthy, 0) == 1 && s.count(runs_of("s0")) == 0 &&
+                   test::sample_or(s, runs_of("s5"), 0) >= 1 &&
+                   test::sample_or(s, "sonde_known_targets") == 6;
         },
         std::chrono::seconds(25));
     CHECK(after.at("sonde_scheduled_targets") == 6);
@@ -539,10 +530,10 @@ discovery:
     CHECK(api.unauthorized_count() >= 1);
     CHECK(api.last_request(test::KubeKind::Service).header("Authorization") ==
           "Bearer rotated-token");
-    CHECK(value_or(after,
-                   "sonde_discovery_request_errors_total{request=\"list\",source="
-                   "\"kubernetes\"}",
-                   0) >= 1);
+    CHECK(test::sample_or(after,
+                          "sonde_discovery_request_errors_total{request=\"list\",source="
+                          "\"kubernetes\"}",
+                          0) >= 1);
     sonde.signal(SIGTERM);
     CHECK(sonde.wait() == 0);
 }

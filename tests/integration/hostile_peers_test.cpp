@@ -27,6 +27,7 @@
 
 #include "modules/icmp/icmp_socket_pool.hpp"
 #include "prober/net/tls_context.hpp"
+#include "tests/support/build_flavor.hpp"
 #include "tests/support/dns_test_server.hpp"
 #include "tests/support/hostile_tcp_server.hpp"
 #include "tests/support/icmp_probe_harness.hpp"
@@ -43,21 +44,9 @@ using modules::FailureKind;
 using test::Hostility;
 using test::metric_value;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-
 // How late past its deadline a probe may report: one loop iteration plus the teardown of the
 // session, with room for a machine shared by several builds (and more under the sanitizers).
-constexpr double kSlack = kSanitized ? 0.5 : 0.25;
+constexpr double kPeersSlack = test::kSanitized ? 0.5 : 0.25;
 
 struct Pki {
     test::TestCert ca = test::make_ca("sonde hostile CA");
@@ -72,7 +61,7 @@ std::shared_ptr<const net::TlsServerContext> server_context(const std::string& c
     return *ctx;
 }
 
-std::string modules_yaml(const std::string& ca_file) {
+std::string peers_modules_yaml(const std::string& ca_file) {
     return R"(modules:
   tcp_banner:
     prober: tcp
@@ -138,7 +127,7 @@ std::string target_for(const std::string& module, const std::string& address) {
 }
 
 // Runs one probe and checks that the deadline ended it: a timeout with its detail, reported no
-// earlier than the budget and no later than kSlack after it, by the runner's clock and by the
+// earlier than the budget and no later than kPeersSlack after it, by the runner's clock and by the
 // test's. Returns the report for the phase checks.
 app::ProbeReport run_to_deadline(test::ProbeHarness& h, const std::string& module,
                                  const std::string& target, double timeout) {
@@ -153,7 +142,7 @@ app::ProbeReport run_to_deadline(test::ProbeHarness& h, const std::string& modul
     CHECK(report.detail == expected);
     CHECK(report.log.text().find("Timeout reached") != std::string::npos);
     CHECK(report.duration_seconds >= timeout);
-    CHECK(report.duration_seconds <= timeout + kSlack);
+    CHECK(report.duration_seconds <= timeout + kPeersSlack);
     // The test's own clock also counts the harness around the run and any scheduling delay of a
     // busy machine; it only guards against a runner that misreports its duration.
     CHECK(elapsed <= timeout + 1.0);
@@ -172,7 +161,7 @@ TEST_CASE("hostile: a peer that accepts and never answers times out in the phase
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         test::HostileTcpServer server(h.loop(), {Hostility::Silent});
         struct Case {
@@ -206,7 +195,7 @@ TEST_CASE("hostile: a slowloris peer (one byte per second) times out at the dead
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         const std::string module = GENERATE(as<std::string>{}, "http", "tcp_banner");
         test::HostileOptions options{Hostility::Drip};
@@ -233,7 +222,7 @@ TEST_CASE("hostile: headers that keep coming slowly time out at the deadline",
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         test::HostileOptions options{Hostility::EndlessHeaders};
         options.interval_ms = 20;
@@ -251,7 +240,7 @@ TEST_CASE("hostile: a body that keeps coming slowly times out at the deadline",
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         test::HostileOptions options{Hostility::EndlessBody};
         options.interval_ms = 20;
@@ -272,7 +261,7 @@ TEST_CASE("hostile: a TLS handshake stalled after half the server's flight times
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         test::HostileOptions options{Hostility::TlsStall};
         options.tls = server_context(pki.leaf.cert_pem, pki.leaf.key_pem);
@@ -316,7 +305,7 @@ TEST_CASE("hostile: a 100-certificate chain is handled at once", "[integration][
     test::TestCert leaf;
     const std::string chain = long_chain(pki.ca, 99, &leaf);
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()) + R"(  tcp_tls_insecure:
+    h.load(peers_modules_yaml(pki.ca_file.path()) + R"(  tcp_tls_insecure:
     prober: tcp
     tcp:
       preferred_ip_protocol: ip4
@@ -360,7 +349,7 @@ TEST_CASE("hostile: probes destroyed while stuck on hostile peers leave nothing 
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         test::HostileTcpServer silent(h.loop(), {Hostility::Silent});
         test::HostileOptions drip{Hostility::Drip};
@@ -433,7 +422,7 @@ TEST_CASE("hostile: DNS replies with the wrong id, however many, never end the p
     CAPTURE(module);
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         SECTION("only wrong ids: the deadline ends it") {
             test::DnsTestServer server(
@@ -514,7 +503,7 @@ TEST_CASE("hostile: a DNS reply pointing past its own end fails at once with the
     const std::string module = GENERATE(as<std::string>{}, "dns_udp", "dns_tcp");
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     for (const auto& c : cases) {
         CAPTURE(module, c.what);
         test::DnsTestServer server(h.loop(), [&](std::string_view q) {
@@ -537,7 +526,7 @@ TEST_CASE("hostile: a DNS-over-TCP length that promises more than comes times ou
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(modules_yaml(pki.ca_file.path()));
+    h.load(peers_modules_yaml(pki.ca_file.path()));
     {
         // The framing says 65535 bytes; twelve come, then nothing. The greeting goes out on
         // accept, before the query: the probe reads it as the start of its reply.
@@ -691,7 +680,7 @@ void forged_replies_child(modules::icmp::IcmpSocketKind expected_kind) {
         CHECK(report->log.text().find("Waiting for reply packets") != std::string::npos);
         CHECK(report->log.text().find("Found matching reply packet") == std::string::npos);
         CHECK(report->duration_seconds >= 0.3);
-        CHECK(report->duration_seconds <= 0.3 + kSlack);
+        CHECK(report->duration_seconds <= 0.3 + kPeersSlack);
         CHECK(elapsed <= 0.3 + 1.0);
         CHECK_FALSE(metric_value(*report->registry, "probe_icmp_reply_hop_limit"));
     }

@@ -23,6 +23,7 @@
 #include "prober/app/probe_runner.hpp"
 #include "prober/net/resolver.hpp"
 #include "prober/net/tls_context.hpp"
+#include "tests/support/build_flavor.hpp"
 #include "tests/support/dns_test_server.hpp"
 #include "tests/support/hostile_tcp_server.hpp"
 #include "tests/support/loop_fixture.hpp"
@@ -33,26 +34,14 @@ namespace {
 
 using test::Hostility;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-
 // Under the sanitizers every probe costs several times more CPU: fewer of them keep the case
 // inside ctest's limit while running the same paths.
-constexpr int kProbes = kSanitized ? 3000 : 10000;
+constexpr int kProbes = test::kSanitized ? 3000 : 10000;
 constexpr int kWarmUp = 1000;
 constexpr double kTimeout = 0.2;
 // Lateness allowed past the deadline with a thousand probes in flight on one loop (TLS
 // handshakes included) on a machine shared with other builds.
-constexpr double kSlack = kSanitized ? 4.0 : 2.5;
+constexpr double kResourcesSlack = test::kSanitized ? 4.0 : 2.5;
 constexpr double kMaxRssGrowthBytes = 20.0 * 1024 * 1024;
 
 int open_descriptors() {
@@ -95,7 +84,7 @@ rlim_t raise_descriptor_limit() {
     return limit.rlim_cur;
 }
 
-std::string modules_yaml(const std::string& ca_file) {
+std::string resources_modules_yaml(const std::string& ca_file) {
     return R"(modules:
   tcp_banner:
     prober: tcp
@@ -256,7 +245,7 @@ TEST_CASE("hostile: 10,000 probes against hostile peers leave no descriptor and 
     auto tls = net::make_tls_server_context(leaf.cert_pem, leaf.key_pem);
     REQUIRE(tls.has_value());
 
-    Runner h(modules_yaml(ca_file.path()));
+    Runner h(resources_modules_yaml(ca_file.path()));
     {
         test::HostileTcpServer silent(h.loop(), {Hostility::Silent});
         test::HostileOptions drip{Hostility::Drip};
@@ -354,7 +343,7 @@ TEST_CASE("hostile: 10,000 probes against hostile peers leave no descriptor and 
         // Every one of them was ended by its deadline, and reported within the slack.
         CHECK(tally.by_reason.size() == 1);
         CHECK(tally.by_reason.count("timeout: probe timed out after 0.2s") == 1);
-        CHECK(tally.max_duration <= kTimeout + kSlack);
+        CHECK(tally.max_duration <= kTimeout + kResourcesSlack);
         CHECK(fds_warm == fds_before);
         CHECK(fds_after == fds_before);
         CHECK(rss_after - rss_warm < kMaxRssGrowthBytes);

@@ -22,20 +22,6 @@ using test::ExchangeRun;
 using test::LoopFixture;
 using test::ScriptedTcpServer;
 
-HttpExchangeOptions to_local(std::uint16_t port) {
-    HttpExchangeOptions options;
-    options.address = *IpAddress::parse("127.0.0.1");
-    options.port = port;
-    return options;
-}
-
-HttpClientRequest get(std::string host = "localhost") {
-    HttpClientRequest request;
-    request.target = "/";
-    request.headers.add("Host", std::move(host));
-    return request;
-}
-
 // A server that answers `reply` once the request head is in, then half-closes when asked.
 ScriptedTcpServer::OnLine reply_with(std::string reply, bool then_eof) {
     return [reply = std::move(reply), then_eof](ScriptedTcpServer::Connection& conn,
@@ -55,9 +41,9 @@ std::optional<HttpError> run_against(LoopFixture& fx, const std::string& reply, 
                                      HttpClientResponse* out = nullptr) {
     ScriptedTcpServer server(fx.loop(), {}, reply_with(reply, then_eof));
     ExchangeRun run(fx.loop());
-    HttpExchangeOptions options = to_local(server.port());
+    HttpExchangeOptions options = test::local_exchange(server.port());
     options.limits = limits;
-    run.start(std::move(options), get());
+    run.start(std::move(options), test::client_get("/", "localhost"));
     REQUIRE(fx.run_until([&] { return run.calls > 0; }));
     CHECK(run.calls == 1);
     if (out != nullptr) {
@@ -148,7 +134,7 @@ TEST_CASE("a server that never answers leaves the exchange pending until destroy
     {
         ScriptedTcpServer silent(fx.loop());
         ExchangeRun run(fx.loop());
-        run.start(to_local(silent.port()), get());
+        run.start(test::local_exchange(silent.port()), test::client_get("/", "localhost"));
         // The whole request arrived (its blank line ends the head), and nothing came back.
         REQUIRE(
             fx.run_until([&] { return !silent.lines().empty() && silent.lines().back().empty(); }));
@@ -169,7 +155,7 @@ TEST_CASE("destroying the exchange mid-connect and mid-body cancels it",
         SECTION("mid-connect: the connect request is still in flight") {
             ScriptedTcpServer server(fx.loop());
             ExchangeRun run(fx.loop());
-            run.start(to_local(server.port()), get());
+            run.start(test::local_exchange(server.port()), test::client_get("/", "localhost"));
             run.exchange.reset();
             // Let libuv run the cancelled connect's callback and the close callbacks.
             fx.loop().run_once_nowait();
@@ -180,7 +166,7 @@ TEST_CASE("destroying the exchange mid-connect and mid-body cancels it",
                 fx.loop(), {},
                 reply_with("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\npart", false));
             ExchangeRun run(fx.loop());
-            run.start(to_local(server.port()), get());
+            run.start(test::local_exchange(server.port()), test::client_get("/", "localhost"));
             REQUIRE(fx.run_until([&] { return run.exchange->response().head.status == 200; }));
             CHECK(run.calls == 0);
             run.exchange.reset();
@@ -202,7 +188,7 @@ TEST_CASE("streaming mode delivers body chunks with no overall cap", "[integrati
         reply += "0\r\n\r\n";
         ScriptedTcpServer server(fx.loop(), {}, reply_with(reply, false));
         ExchangeRun run(fx.loop());
-        HttpExchangeOptions options = to_local(server.port());
+        HttpExchangeOptions options = test::local_exchange(server.port());
         options.limits.max_body_bytes = 1024;  // ignored when streaming
         std::vector<std::string> events;
         std::string streamed;
@@ -215,7 +201,7 @@ TEST_CASE("streaming mode delivers body chunks with no overall cap", "[integrati
             }
             streamed.append(chunk);
         };
-        run.start(std::move(options), get());
+        run.start(std::move(options), test::client_get("/", "localhost"));
         REQUIRE(fx.run_until([&] { return run.calls > 0; }));
         REQUIRE_FALSE(run.error);
         CHECK(events == std::vector<std::string>{"head 200", "chunk"});
@@ -236,7 +222,7 @@ TEST_CASE("end_early from on_body_chunk completes the exchange at once",
             "HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n" + std::string(4096, 'e');
         ScriptedTcpServer server(fx.loop(), {}, reply_with(reply, false));
         ExchangeRun run(fx.loop());
-        HttpExchangeOptions options = to_local(server.port());
+        HttpExchangeOptions options = test::local_exchange(server.port());
         std::size_t streamed = 0;
         int chunks_after_end = 0;
         bool ended = false;
@@ -251,7 +237,7 @@ TEST_CASE("end_early from on_body_chunk completes the exchange at once",
                 run.exchange->end_early();  // a no-op once finished
             }
         };
-        run.start(std::move(options), get());
+        run.start(std::move(options), test::client_get("/", "localhost"));
         REQUIRE(fx.run_until([&] { return run.calls > 0; }));
         CHECK(run.calls == 1);
         CHECK_FALSE(run.error);
@@ -291,10 +277,10 @@ TEST_CASE("HTTPS: TLS facts and ordered phases", "[integration][http_client]") {
             fx.loop(), {}, reply_with("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecure", false));
         server.use_tls(pki.server());
         ExchangeRun run(fx.loop());
-        HttpExchangeOptions options = to_local(server.port());
+        HttpExchangeOptions options = test::local_exchange(server.port());
         options.tls = Pki::client(pki.ca.cert_pem);
         options.server_name = "localhost";
-        run.start(std::move(options), get());
+        run.start(std::move(options), test::client_get("/", "localhost"));
         REQUIRE(fx.run_until([&] { return run.calls > 0; }));
         REQUIRE_FALSE(run.error);
         CHECK(run.exchange->response().body == "secure");
@@ -321,10 +307,10 @@ TEST_CASE("HTTPS: a certificate from an unknown CA is a Tls error", "[integratio
         ScriptedTcpServer server(fx.loop(), {}, reply_with("HTTP/1.1 200 OK\r\n\r\n", true));
         server.use_tls(pki.server());
         ExchangeRun run(fx.loop());
-        HttpExchangeOptions options = to_local(server.port());
+        HttpExchangeOptions options = test::local_exchange(server.port());
         options.tls = Pki::client(pki.other_ca.cert_pem);
         options.server_name = "localhost";
-        run.start(std::move(options), get());
+        run.start(std::move(options), test::client_get("/", "localhost"));
         REQUIRE(fx.run_until([&] { return run.calls > 0; }));
         REQUIRE(run.error);
         CHECK(run.error->kind == HttpErrorKind::Tls);
@@ -343,10 +329,10 @@ TEST_CASE("destroying the exchange mid-handshake cancels it", "[integration][htt
         // A plain server that never answers: the ClientHello goes out and nothing comes back.
         ScriptedTcpServer silent(fx.loop());
         ExchangeRun run(fx.loop());
-        HttpExchangeOptions options = to_local(silent.port());
+        HttpExchangeOptions options = test::local_exchange(silent.port());
         options.tls = Pki::client(pki.ca.cert_pem);
         options.server_name = "localhost";
-        run.start(std::move(options), get());
+        run.start(std::move(options), test::client_get("/", "localhost"));
         REQUIRE(fx.run_until([&] { return silent.accepted() == 1 && run.exchange->used_tls(); }));
         CHECK(run.exchange->times().tls_start_ns != 0);
         CHECK(run.calls == 0);
@@ -372,9 +358,9 @@ TEST_CASE("through an HTTP proxy: absolute-form for http, CONNECT for https",
             REQUIRE(origin.listen("127.0.0.1:0"));
             const std::string authority = "127.0.0.1:" + std::to_string(origin.bound_port());
             ExchangeRun run(fx.loop());
-            HttpExchangeOptions options = to_local(proxy.port());
+            HttpExchangeOptions options = test::local_exchange(proxy.port());
             options.proxy = HttpProxyOptions{authority, "user", "pass", {}};
-            HttpClientRequest request = get(authority);
+            HttpClientRequest request = test::client_get("/", authority);
             request.target = "/x?y=1";
             run.start(std::move(options), std::move(request));
             REQUIRE(fx.run_until([&] { return run.calls > 0; }));
@@ -396,14 +382,14 @@ TEST_CASE("through an HTTP proxy: absolute-form for http, CONNECT for https",
                 fx.loop(), {}, reply_with("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", false));
             origin.use_tls(pki.server());
             ExchangeRun run(fx.loop());
-            HttpExchangeOptions options = to_local(proxy.port());
+            HttpExchangeOptions options = test::local_exchange(proxy.port());
             options.tls = Pki::client(pki.ca.cert_pem);
             options.server_name = "localhost";
             HttpProxyOptions via{"localhost:" + std::to_string(origin.port()), "u", "p", {}};
             via.connect_headers.add("X-Tenant", "a");
             via.connect_headers.add("X-Tenant", "b");
             options.proxy = via;
-            run.start(std::move(options), get());
+            run.start(std::move(options), test::client_get("/", "localhost"));
             REQUIRE(fx.run_until([&] { return run.calls > 0; }));
             REQUIRE_FALSE(run.error);
             CHECK(run.exchange->response().body == "ok");
@@ -423,11 +409,11 @@ TEST_CASE("through an HTTP proxy: absolute-form for http, CONNECT for https",
             proxy.refuse_with("407 Proxy Authentication Required");
             Pki pki;
             ExchangeRun run(fx.loop());
-            HttpExchangeOptions options = to_local(proxy.port());
+            HttpExchangeOptions options = test::local_exchange(proxy.port());
             options.tls = Pki::client(pki.ca.cert_pem);
             options.server_name = "localhost";
             options.proxy = HttpProxyOptions{"localhost:1", std::nullopt, {}, {}};
-            run.start(std::move(options), get());
+            run.start(std::move(options), test::client_get("/", "localhost"));
             REQUIRE(fx.run_until([&] { return run.calls > 0; }));
             REQUIRE(run.error);
             CHECK(run.error->kind == HttpErrorKind::Proxy);

@@ -26,20 +26,6 @@ std::unique_ptr<HttpServer> start_server(LoopFixture& fx, HttpHandler handler,
     return server;
 }
 
-HttpExchangeOptions to_local(std::uint16_t port, const char* ip = "127.0.0.1") {
-    HttpExchangeOptions options;
-    options.address = *IpAddress::parse(ip);
-    options.port = port;
-    return options;
-}
-
-HttpClientRequest get(std::string target, std::string host = "example.test") {
-    HttpClientRequest request;
-    request.target = std::move(target);
-    request.headers.add("Host", std::move(host));
-    return request;
-}
-
 void check_ordered_times(const HttpExchangeTimes& t) {
     CHECK(t.start_ns != 0);
     CHECK(t.start_ns <= t.connect_done_ns);
@@ -60,7 +46,8 @@ TEST_CASE("GET over TCP: status, headers, body and ordered phases", "[integratio
     });
 
     ExchangeRun run(fx.loop());
-    run.start(to_local(server->bound_port()), get("/path?q=1"));
+    run.start(test::local_exchange(server->bound_port()),
+              test::client_get("/path?q=1", "example.test"));
     REQUIRE(fx.run_until([&] { return run.calls > 0; }));
     REQUIRE(run.calls == 1);
     REQUIRE_FALSE(run.error);
@@ -102,12 +89,12 @@ TEST_CASE("POST sends the body with its Content-Length and headers round trip",
     });
 
     ExchangeRun run(fx.loop());
-    HttpClientRequest request = get("/submit");
+    HttpClientRequest request = test::client_get("/submit", "example.test");
     request.method = "POST";
     request.body = "payload=1";
     request.headers.add("X-Custom", "value with spaces");
     request.headers.add("Content-Length", "999");  // the exchange owns the framing
-    run.start(to_local(server->bound_port()), std::move(request));
+    run.start(test::local_exchange(server->bound_port()), std::move(request));
     REQUIRE(fx.run_until([&] { return run.calls > 0; }));
     REQUIRE_FALSE(run.error);
     CHECK(run.exchange->response().head.status == 201);
@@ -136,7 +123,7 @@ TEST_CASE("GET over IPv6 loopback", "[integration][http_client]") {
         return;
     }
     ExchangeRun run(fx.loop());
-    run.start(to_local(server->bound_port(), "::1"), get("/", "[::1]"));
+    run.start(test::local_exchange(server->bound_port(), "::1"), test::client_get("/", "[::1]"));
     REQUIRE(fx.run_until([&] { return run.calls > 0; }));
     REQUIRE_FALSE(run.error);
     CHECK(run.exchange->response().body == "v6");
@@ -156,7 +143,7 @@ TEST_CASE("a refused connection is a Connect error, reported later and once",
         port = server->bound_port();
     }
     ExchangeRun run(fx.loop());
-    run.start(to_local(port), get("/"));
+    run.start(test::local_exchange(port), test::client_get("/", "example.test"));
     CHECK(run.calls == 0);  // never inside start()
     REQUIRE(fx.run_until([&] { return run.calls > 0; }));
     REQUIRE(run.error);
@@ -175,11 +162,12 @@ TEST_CASE("the owner may destroy the exchange inside done", "[integration][http_
     });
     auto exchange = std::make_unique<HttpExchange>(fx.loop());
     int calls = 0;
-    exchange->start(to_local(server->bound_port()), get("/"), [&](std::optional<HttpError> error) {
-        ++calls;
-        CHECK_FALSE(error);
-        exchange.reset();
-    });
+    exchange->start(test::local_exchange(server->bound_port()),
+                    test::client_get("/", "example.test"), [&](std::optional<HttpError> error) {
+                        ++calls;
+                        CHECK_FALSE(error);
+                        exchange.reset();
+                    });
     REQUIRE(fx.run_until([&] { return calls > 0; }));
     CHECK(exchange == nullptr);
     server.reset();

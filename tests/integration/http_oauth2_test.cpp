@@ -15,6 +15,7 @@
 #include "tests/support/connect_proxy.hpp"
 #include "tests/support/metric_value.hpp"
 #include "tests/support/probe_harness.hpp"
+#include "tests/support/request_headers.hpp"
 #include "tests/support/scripted_tcp_server.hpp"
 #include "tests/support/test_certs.hpp"
 
@@ -22,11 +23,6 @@ namespace sonde {
 namespace {
 
 using test::metric_value;
-
-std::string header_or_empty(const net::HttpRequest& request, const char* name) {
-    const std::string* value = request.header(name);
-    return value == nullptr ? std::string() : *value;
-}
 
 // key=value pairs of a form body, values still encoded ("read+write").
 std::map<std::string, std::string> form_fields(const std::string& body) {
@@ -72,9 +68,9 @@ struct TokenServer {
     net::HttpResponse answer(const net::HttpRequest& request) {
         ++requests;
         methods.push_back(request.method);
-        content_types.push_back(header_or_empty(request, "Content-Type"));
-        authorizations.push_back(header_or_empty(request, "Authorization"));
-        user_agents.push_back(header_or_empty(request, "User-Agent"));
+        content_types.push_back(test::header_or_empty(request, "Content-Type"));
+        authorizations.push_back(test::header_or_empty(request, "Authorization"));
+        user_agents.push_back(test::header_or_empty(request, "User-Agent"));
         forms.push_back(form_fields(request.body));
         const auto& form = forms.back();
         const std::string expected_basic =
@@ -144,7 +140,7 @@ struct Target {
         : server(std::make_unique<net::HttpServer>(
               loop, [this](const net::HttpRequest& request, net::HttpResponder responder) {
                   ++requests;
-                  authorizations.push_back(header_or_empty(request, "Authorization"));
+                  authorizations.push_back(test::header_or_empty(request, "Authorization"));
                   if (request.path == "/redirect") {
                       net::HttpResponse response = net::HttpResponse::text(302, "");
                       response.headers.set("Location", "/final");

@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 #include <prometheus/registry.h>
 
+#include "tests/support/build_flavor.hpp"
 #include "tests/support/metric_value.hpp"
 #include "tests/support/probe_harness.hpp"
 #include "tests/support/scripted_tcp_server.hpp"
@@ -28,19 +29,7 @@ constexpr std::size_t kHeaderCap = kMiB;
 // The module's cap on a body kept when no body_size_limit is set (http_probe.cpp).
 constexpr std::size_t kSafetyBodyCap = 64 * kMiB;
 
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSanitized = true;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-#else
-constexpr bool kSanitized = false;
-#endif
-
-constexpr const char* kModules = R"yaml(modules:
+constexpr const char* kHostileHttpModules = R"yaml(modules:
   http_2xx:
     prober: http
     http:
@@ -95,7 +84,7 @@ std::string chunk_of(std::size_t size, char c) {
 
 TEST_CASE("http hostile: headers that never end hit the header cap", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHostileHttpModules);
     {
         int line = 0;
         EndlessServer server(h.loop(), "HTTP/1.1 200 OK\r\n", [&line] {
@@ -122,7 +111,7 @@ TEST_CASE("http hostile: headers that never end hit the header cap", "[integrati
 TEST_CASE("http hostile: a body that never ends is cut at the limit, not the deadline",
           "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHostileHttpModules);
     {
         EndlessServer server(h.loop(),
                              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
@@ -148,14 +137,14 @@ TEST_CASE("http hostile: a body that never ends is cut at the limit, not the dea
 
 TEST_CASE("http hostile: with no limit, the module's safety cap ends an endless body",
           "[integration][http]") {
-    if (kSanitized) {
+    if (test::kSanitized) {
         // More than 64 MiB through the sanitizers outlasts the fixture's watchdog; the limited
         // case above runs the same path (the cap, then end_early) under them.
         WARN("skipped under sanitizers: it moves more than 64 MiB");
         return;
     }
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHostileHttpModules);
     {
         EndlessServer server(h.loop(),
                              "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n"
@@ -176,7 +165,7 @@ TEST_CASE("http hostile: with no limit, the module's safety cap ends an endless 
 
 TEST_CASE("http hostile: a stall after the headers fails at the deadline", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHostileHttpModules);
     {
         test::ScriptedTcpServer server(
             h.loop(), {}, [](test::ScriptedTcpServer::Connection& conn, std::string_view line) {
@@ -199,7 +188,7 @@ TEST_CASE("http hostile: a stall after the headers fails at the deadline", "[int
 TEST_CASE("http hostile: a close in the middle of a chunk fails with the reason",
           "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHostileHttpModules);
     {
         test::ScriptedTcpServer server(
             h.loop(), {}, [](test::ScriptedTcpServer::Connection& conn, std::string_view line) {
@@ -224,7 +213,7 @@ TEST_CASE("http hostile: a close in the middle of a chunk fails with the reason"
 TEST_CASE("http hostile: the session destroyed while an endless body streams",
           "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHostileHttpModules);
     {
         EndlessServer server(h.loop(), "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n",
                              [] { return std::string(64 * 1024, 'c'); });

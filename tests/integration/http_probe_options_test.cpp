@@ -24,6 +24,7 @@
 #include "tests/support/fake_dns_server.hpp"
 #include "tests/support/metric_value.hpp"
 #include "tests/support/probe_harness.hpp"
+#include "tests/support/request_headers.hpp"
 #include "tests/support/scripted_tcp_server.hpp"
 #include "tests/support/test_certs.hpp"
 
@@ -32,7 +33,7 @@ namespace {
 
 using test::metric_value;
 
-constexpr const char* kModules = R"yaml(modules:
+constexpr const char* kOptionsModules = R"yaml(modules:
   http_2xx:
     prober: http
     http:
@@ -95,13 +96,8 @@ constexpr const char* kModules = R"yaml(modules:
       fail_if_body_json_matches_cel: "body.status == 'down'"
 )yaml";
 
-std::string header_or_empty(const net::HttpRequest& request, const char* name) {
-    const std::string* value = request.header(name);
-    return value == nullptr ? std::string() : *value;
-}
-
 // What the server saw of the requests it answered.
-struct Seen {
+struct OptionsSeen {
     int requests = 0;
     std::string method;
     std::string path;
@@ -116,8 +112,8 @@ struct Seen {
 //   /goto?<url>      302 to <url>
 //   /deflate, /br    200 with "hello " x 100 encoded so, and its Content-Encoding
 //   anything else    200 "ok"
-struct TestServer {
-    explicit TestServer(Loop& loop, const char* bind_address = "127.0.0.1:0")
+struct OptionsServer {
+    explicit OptionsServer(Loop& loop, const char* bind_address = "127.0.0.1:0")
         : server(std::make_unique<net::HttpServer>(
               loop, [this](const net::HttpRequest& request, net::HttpResponder responder) {
                   responder.respond(answer(request));
@@ -131,9 +127,9 @@ struct TestServer {
         ++seen.requests;
         seen.method = request.method;
         seen.path = request.path;
-        seen.host = header_or_empty(request, "Host");
+        seen.host = test::header_or_empty(request, "Host");
         seen.body = request.body;
-        seen.authorization = header_or_empty(request, "Authorization");
+        seen.authorization = test::header_or_empty(request, "Authorization");
         const std::string& path = request.path;
         if (path.rfind("/status/", 0) == 0) {
             const int code = std::stoi(path.substr(8));
@@ -163,7 +159,7 @@ struct TestServer {
         return net::HttpResponse::text(200, "ok");
     }
 
-    Seen seen;
+    OptionsSeen seen;
     std::unique_ptr<net::HttpServer> server;
 };
 
@@ -174,7 +170,7 @@ std::string yaml_module(const std::string& name, const std::string& body) {
 
 TEST_CASE("http HEAD reads headers only, whatever Content-Length says", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kOptionsModules);
     {
         // Had the client waited for the 1234 announced bytes, the probe would time out.
         test::ScriptedTcpServer server(
@@ -213,7 +209,7 @@ TEST_CASE("http chunked and close-delimited bodies through the module", "[integr
         Row{"close-delimited", "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello world", -1},
         Row{"content-length", "HTTP/1.1 200 OK\r\nContent-Length: 11\r\n\r\nhello world", 11});
     test::ProbeHarness h;
-    h.load(std::string(kModules) +
+    h.load(std::string(kOptionsModules) +
            yaml_module("hello", "      fail_if_body_not_matches_regexp: [\"^hello world$\"]\n"));
     {
         const std::string reply = row.reply;
@@ -239,9 +235,9 @@ TEST_CASE("http chunked and close-delimited bodies through the module", "[integr
 TEST_CASE("http redirect loop fails after ten redirects, counted as the exporter",
           "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kOptionsModules);
     {
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const auto report =
             h.run("http_2xx", "127.0.0.1:" + std::to_string(server.port()) + "/loop/a");
         INFO(report.log);
@@ -260,9 +256,9 @@ TEST_CASE("http redirect loop fails after ten redirects, counted as the exporter
 TEST_CASE("http deflate and br bodies are decoded end to end", "[integration][http]") {
     const std::string algorithm = GENERATE("deflate", "br");
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kOptionsModules);
     {
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const std::string target = "127.0.0.1:" + std::to_string(server.port()) + "/" + algorithm;
         auto report = h.run(algorithm, target);
         INFO(algorithm << "\n" << report.log);
@@ -280,12 +276,12 @@ TEST_CASE("http deflate and br bodies are decoded end to end", "[integration][ht
 TEST_CASE("http body_file is sent as the request body", "[integration][http]") {
     test::ProbeHarness h;
     const test::TempFile body("{\"from\": \"a file\"}\n", ".json");
-    h.load(std::string(kModules) + yaml_module("body_file",
-                                               "      method: POST\n"
-                                               "      body_file: " +
-                                                   body.path() + "\n"));
+    h.load(std::string(kOptionsModules) + yaml_module("body_file",
+                                                      "      method: POST\n"
+                                                      "      body_file: " +
+                                                          body.path() + "\n"));
     {
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const auto report =
             h.run("body_file", "127.0.0.1:" + std::to_string(server.port()) + "/status/200");
         INFO(report.log);
@@ -300,10 +296,10 @@ TEST_CASE("http bearer_token and bearer_token_file reach the server", "[integrat
     test::ProbeHarness h;
     // prometheus/common trims the file's surrounding white space.
     const test::TempFile token("file-t0ken\n", ".txt");
-    h.load(std::string(kModules) +
+    h.load(std::string(kOptionsModules) +
            yaml_module("bearer_file", "      bearer_token_file: " + token.path() + "\n"));
     {
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const std::string target = "127.0.0.1:" + std::to_string(server.port()) + "/status/200";
         auto report = h.run("bearer", target);
         CHECK(report.success);
@@ -340,10 +336,10 @@ TEST_CASE("http redirect from https to http ends over plain HTTP", "[integration
     const test::TestCert leaf = test::make_signed(test::localhost_spec(), ca);
     const test::TempFile ca_file(ca.cert_pem);
     const std::string tls = "      tls_config:\n        ca_file: " + ca_file.path() + "\n";
-    h.load(std::string(kModules) + yaml_module("https", tls) +
+    h.load(std::string(kOptionsModules) + yaml_module("https", tls) +
            yaml_module("https_only", "      fail_if_not_ssl: true\n" + tls));
     {
-        TestServer plain(h.loop());
+        OptionsServer plain(h.loop());
         auto secure = tls_server(
             h.loop(), leaf,
             "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:" + std::to_string(plain.port()) +
@@ -381,7 +377,7 @@ TEST_CASE("https with a client certificate the server requires", "[integration][
     const test::TempFile ca_file(ca.cert_pem);
     const test::TempFile cert_file(client.cert_pem);
     const test::TempFile key_file(client.key_pem);
-    h.load(std::string(kModules) +
+    h.load(std::string(kOptionsModules) +
            yaml_module("with_cert", "      tls_config:\n        ca_file: " + ca_file.path() +
                                         "\n        cert_file: " + cert_file.path() +
                                         "\n        key_file: " + key_file.path() + "\n") +
@@ -421,7 +417,7 @@ TEST_CASE("https with an expired certificate fails verification", "[integration]
     const test::TempFile ca_file(ca.cert_pem);
     const std::string tls = "      tls_config:\n        ca_file: " + ca_file.path() + "\n";
     h.load(
-        std::string(kModules) + yaml_module("https", tls) +
+        std::string(kOptionsModules) + yaml_module("https", tls) +
         yaml_module("https_insecure", "      tls_config:\n        insecure_skip_verify: true\n"));
     {
         auto server =
@@ -444,9 +440,9 @@ TEST_CASE("https with an expired certificate fails verification", "[integration]
 
 TEST_CASE("http to an IPv6 loopback target", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kOptionsModules);
     {
-        TestServer server(h.loop(), "[::1]:0");
+        OptionsServer server(h.loop(), "[::1]:0");
         const std::string authority = "[::1]:" + std::to_string(server.port());
         const auto report = h.run("http_v6", "http://" + authority + "/status/200");
         INFO(report.log);
@@ -465,9 +461,9 @@ TEST_CASE("http ip6 preferred falls back to IPv4 only when allowed", "[integrati
     options.servers = {dns.address()};
     options.use_hosts_file = false;
     h.use_resolver(options);
-    h.load(kModules);
+    h.load(kOptionsModules);
     {
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const std::string authority = "v4only.test:" + std::to_string(server.port());
         SECTION("fallback on: IPv4 is used") {
             const auto report = h.run("ip6_fallback", "http://" + authority + "/status/200");
@@ -498,12 +494,12 @@ TEST_CASE("http through a CONNECT proxy from proxy_url", "[integration][http]") 
         const std::string proxy_url =
             "      proxy_url: http://127.0.0.1:" + std::to_string(proxy.port()) + "\n";
         const std::string tls = "      tls_config:\n        ca_file: " + ca_file.path() + "\n";
-        h.load(std::string(kModules) + yaml_module("proxied", proxy_url) +
+        h.load(std::string(kOptionsModules) + yaml_module("proxied", proxy_url) +
                yaml_module("proxied_tls", proxy_url + tls) +
                yaml_module("proxied_tls_by_name",
                            proxy_url + tls + "      skip_resolve_phase_with_proxy: true\n"));
         SECTION("http: the request goes to the proxy in absolute-form") {
-            TestServer server(h.loop());
+            OptionsServer server(h.loop());
             const std::string authority = "127.0.0.1:" + std::to_string(server.port());
             const auto report = h.run("proxied", "http://" + authority + "/status/200");
             INFO(report.log);
@@ -563,11 +559,11 @@ TEST_CASE("http no_proxy: a matching target goes direct, another through proxy_u
         const std::string proxy_url =
             "      proxy_url: http://127.0.0.1:" + std::to_string(proxy.port()) + "\n";
         // skip_resolve_phase_with_proxy keeps the names in the URL, so no_proxy sees them.
-        h.load(std::string(kModules) +
+        h.load(std::string(kOptionsModules) +
                yaml_module("no_proxy", proxy_url + "      no_proxy: \"direct.test, .corp.test\"\n"
                                                    "      skip_resolve_phase_with_proxy: true\n") +
                yaml_module("no_proxy_resolved", proxy_url + "      no_proxy: other.test\n"));
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const std::string port = std::to_string(server.port());
         SECTION("listed name: direct, resolved by the client; the proxy saw nothing") {
             const auto report = h.run("no_proxy", "http://direct.test:" + port + "/status/200");
@@ -660,13 +656,14 @@ TEST_CASE("http proxy_from_environment: HTTP_PROXY and NO_PROXY as Go reads them
     options.servers = {dns.address()};
     options.use_hosts_file = false;
     h.use_resolver(options);
-    h.load(std::string(kModules) + yaml_module("from_env", "      proxy_from_environment: true\n") +
+    h.load(std::string(kOptionsModules) +
+           yaml_module("from_env", "      proxy_from_environment: true\n") +
            yaml_module("from_env_skip",
                        "      proxy_from_environment: true\n"
                        "      skip_resolve_phase_with_proxy: true\n"));
     {
         test::ConnectProxy proxy(h.loop());
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const std::string port = std::to_string(server.port());
         const std::string proxy_value = "127.0.0.1:" + std::to_string(proxy.port());  // no scheme
         const ScopedEnv env({{"http_proxy", proxy_value.c_str()}, {"NO_PROXY", "direct.test"}});
@@ -716,9 +713,9 @@ TEST_CASE("http proxy_from_environment: HTTP_PROXY and NO_PROXY as Go reads them
 TEST_CASE("http versions: HTTP/2.0 demanded of an HTTP/1.1 server fails with the reason",
           "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kOptionsModules);
     {
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const std::string target = "127.0.0.1:" + std::to_string(server.port()) + "/status/200";
         auto report = h.run("want_http2", target);
         INFO(report.log);
@@ -736,9 +733,9 @@ TEST_CASE("http versions: HTTP/2.0 demanded of an HTTP/1.1 server fails with the
 TEST_CASE("http options sonde cannot honour yet load and fail the probe saying so",
           "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kOptionsModules);
     {
-        TestServer server(h.loop());
+        OptionsServer server(h.loop());
         const std::string target = "127.0.0.1:" + std::to_string(server.port()) + "/status/200";
         SECTION("enable_http3") {
             const auto report = h.run("http3", target);
@@ -759,7 +756,7 @@ TEST_CASE("http options sonde cannot honour yet load and fail the probe saying s
 
 TEST_CASE("http options sonde cannot honour yet are warned about at load, naming the module",
           "[integration][http]") {
-    auto loaded = config::load_config_text(kModules, "test.yml");
+    auto loaded = config::load_config_text(kOptionsModules, "test.yml");
     REQUIRE(loaded);
     auto runtime = app::build_runtime(loaded->config, loaded->warnings);
     REQUIRE(runtime);

@@ -11,6 +11,7 @@
 #include "prober/net/tls_context.hpp"
 #include "tests/support/metric_value.hpp"
 #include "tests/support/probe_harness.hpp"
+#include "tests/support/request_headers.hpp"
 #include "tests/support/scripted_tcp_server.hpp"
 #include "tests/support/test_certs.hpp"
 
@@ -19,7 +20,7 @@ namespace {
 
 using test::metric_value;
 
-constexpr const char* kModules = R"yaml(modules:
+constexpr const char* kHttpModules = R"yaml(modules:
   http_2xx:
     prober: http
     http:
@@ -93,11 +94,6 @@ struct Seen {
     std::string accept_encoding;
 };
 
-std::string header_or_empty(const net::HttpRequest& request, const char* name) {
-    const std::string* value = request.header(name);
-    return value == nullptr ? std::string() : *value;
-}
-
 // A plain HTTP server on 127.0.0.1:0 whose answers depend on the path:
 //   /status/<code>    that status, body "status <code>"
 //   /redirect/<n>     302 to /redirect/<n-1> (setting a cookie on the first), 200 at 0
@@ -122,12 +118,12 @@ struct TestServer {
         ++seen.requests;
         seen.method = request.method;
         seen.target = request.target;
-        seen.host = header_or_empty(request, "Host");
+        seen.host = test::header_or_empty(request, "Host");
         seen.body = request.body;
-        seen.authorization = header_or_empty(request, "Authorization");
-        seen.cookie = header_or_empty(request, "Cookie");
-        seen.user_agent = header_or_empty(request, "User-Agent");
-        seen.accept_encoding = header_or_empty(request, "Accept-Encoding");
+        seen.authorization = test::header_or_empty(request, "Authorization");
+        seen.cookie = test::header_or_empty(request, "Cookie");
+        seen.user_agent = test::header_or_empty(request, "User-Agent");
+        seen.accept_encoding = test::header_or_empty(request, "Accept-Encoding");
         const std::string& path = request.path;
         const auto tail = [&](const std::string& prefix) { return path.substr(prefix.size()); };
         if (path.rfind("/status/", 0) == 0) {
@@ -183,7 +179,7 @@ TEST_CASE("http status codes against 2xx and valid_status_codes", "[integration]
                  Row{"http_2xx", 300, false}, Row{"http_2xx", 404, false},
                  Row{"http_200_404", 404, true}, Row{"http_200_404", 201, false});
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         const auto report = h.run(row.module, server.target("/status/" + std::to_string(row.code)));
@@ -219,7 +215,7 @@ TEST_CASE("http status codes against 2xx and valid_status_codes", "[integration]
 
 TEST_CASE("http redirects are followed and counted up to the limit", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         SECTION("ten redirects are followed, with the cookie of the first") {
@@ -256,7 +252,7 @@ TEST_CASE("http redirects are followed and counted up to the limit", "[integrati
 
 TEST_CASE("http POST sends the configured body and headers", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         const auto report = h.run("post", server.target("/status/200"));
@@ -279,7 +275,7 @@ TEST_CASE("http header and body regexes set probe_failed_due_to_regex", "[integr
         Row{"body_regex", "/body/all-ok", true}, Row{"body_regex", "/body/ok-but-error", false},
         Row{"body_regex", "/body/nothing", false});
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         const auto report = h.run(row.module, server.target(row.path));
@@ -294,7 +290,7 @@ TEST_CASE("http header and body regexes set probe_failed_due_to_regex", "[integr
 TEST_CASE("http gzip bodies are decoded only when compression is configured",
           "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         const auto compressed = net::gzip_compress(std::string(200, 'a'));
@@ -319,7 +315,7 @@ TEST_CASE("http gzip bodies are decoded only when compression is configured",
 
 TEST_CASE("http body_size_limit fails a larger body", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         auto report = h.run("limit_128", server.target("/size/128"));
@@ -338,7 +334,7 @@ TEST_CASE("http body_size_limit fails a larger body", "[integration][http]") {
 
 TEST_CASE("http fail_if_not_ssl fails a plain HTTP response", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         const auto report = h.run("not_ssl", server.target("/status/200"));
@@ -351,7 +347,7 @@ TEST_CASE("http fail_if_not_ssl fails a plain HTTP response", "[integration][htt
 
 TEST_CASE("http basic auth reaches the server", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         const auto report = h.run("basic_auth", server.target("/status/200"));
@@ -363,7 +359,7 @@ TEST_CASE("http basic auth reaches the server", "[integration][http]") {
 
 TEST_CASE("http hostname parameter sets the Host header", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         TestServer server(h.loop());
         const auto report = h.run("http_2xx", server.target("/status/200"), 5, "virtual.example");
@@ -378,7 +374,7 @@ TEST_CASE("https with a test CA records the TLS metrics", "[integration][http]")
     const test::TestCert ca = test::make_ca("sonde http test CA");
     const test::TestCert leaf = test::make_signed(test::localhost_spec(), ca);
     const test::TempFile ca_file(ca.cert_pem);
-    h.load(std::string(kModules) + R"yaml(  https:
+    h.load(std::string(kHttpModules) + R"yaml(  https:
     prober: http
     http:
       preferred_ip_protocol: ip4
@@ -431,7 +427,7 @@ TEST_CASE("https with a test CA records the TLS metrics", "[integration][http]")
 
 TEST_CASE("http against a server that never answers fails at the deadline", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         test::ScriptedTcpServer silent(h.loop());
         const auto report =
@@ -446,7 +442,7 @@ TEST_CASE("http against a server that never answers fails at the deadline", "[in
 
 TEST_CASE("http to a closed port is a connect failure", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     std::string target;
     {
         test::ScriptedTcpServer gone(h.loop());
@@ -461,7 +457,7 @@ TEST_CASE("http to a closed port is a connect failure", "[integration][http]") {
 
 TEST_CASE("http session destroyed mid-request closes cleanly", "[integration][http]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kHttpModules);
     {
         test::ScriptedTcpServer silent(h.loop());
         std::optional<app::ProbeReport> report;

@@ -26,7 +26,7 @@ using modules::icmp::IcmpSocketKind;
 using modules::icmp::IcmpSocketOptions;
 using test::metric_value;
 
-constexpr const char* kModules = R"yaml(modules:
+constexpr const char* kIcmpModules = R"yaml(modules:
   icmp_v4:
     prober: icmp
     icmp:
@@ -75,7 +75,7 @@ TEST_CASE("icmp ping of 127.0.0.1 succeeds on a raw socket", "[integration][icmp
         return;
     }
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     const auto report = h.run("icmp_v4", "127.0.0.1");
     INFO(report.log);
     CHECK(report.success);
@@ -98,7 +98,7 @@ TEST_CASE("icmp ping of ::1 succeeds", "[integration][icmp]") {
         return;
     }
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     const auto report = h.run("icmp_v6", "::1");
     INFO(report.log);
     CHECK(report.success);
@@ -117,7 +117,7 @@ TEST_CASE("icmp ttl and default ttl and dont_fragment and source address all get
         return;
     }
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     for (const char* module :
          {"icmp_ttl5", "icmp_ttl_default", "icmp_df_big", "icmp_from_127_0_0_2"}) {
         CAPTURE(module);
@@ -132,7 +132,7 @@ TEST_CASE("icmp ttl and default ttl and dont_fragment and source address all get
 
 TEST_CASE("icmp: a bad source address fails with all phases exported", "[integration][icmp]") {
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     const auto report = h.run("icmp_bad_source", "127.0.0.1");
     CHECK_FALSE(report.success);
     CHECK(report.failure == FailureKind::Internal);
@@ -144,7 +144,7 @@ TEST_CASE("icmp: a bad source address fails with all phases exported", "[integra
 
 TEST_CASE("icmp: an unresolvable target is a resolve failure", "[integration][icmp]") {
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     // An IPv4 literal where only IPv6 is allowed fails without any lookup on the network.
     const auto report = h.run("icmp_v6", "127.0.0.1");
     CHECK_FALSE(report.success);
@@ -159,7 +159,7 @@ TEST_CASE("icmp: 1000 concurrent pings share one socket and all match", "[integr
         return;
     }
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     constexpr int kProbes = 1000;
     std::vector<std::optional<app::ProbeReport>> reports(kProbes);
     std::vector<std::unique_ptr<app::ProbeRun>> runs;
@@ -189,7 +189,7 @@ TEST_CASE("icmp: different settings get different sockets", "[integration][icmp]
         return;
     }
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     std::vector<std::optional<app::ProbeReport>> reports(4);
     std::vector<std::unique_ptr<app::ProbeRun>> runs;
     runs.push_back(h.start("icmp_v4", "127.0.0.1", 5, &reports[0]));
@@ -216,7 +216,7 @@ TEST_CASE("icmp: a session destroyed mid-flight unregisters and is never answere
         return;
     }
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
 
     SECTION("while resolving") {
         std::optional<app::ProbeReport> report;
@@ -361,7 +361,7 @@ TEST_CASE("icmp uses an unprivileged datagram socket where ping_group_range allo
 TEST_CASE("icmp netns child: datagram socket", "[.][icmp-netns-child]") {
     REQUIRE(in_child());
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     for (const auto& [module, target] :
          {std::pair{"icmp_v4", "127.0.0.1"}, std::pair{"icmp_v6", "::1"},
           std::pair{"icmp_df_big", "127.0.0.1"}}) {
@@ -411,7 +411,7 @@ TEST_CASE("icmp: nothing answers, so the deadline ends the probe", "[integration
 TEST_CASE("icmp netns child: no reply", "[.][icmp-netns-child]") {
     REQUIRE(in_child());
     test::IcmpProbeHarness h;
-    h.load(kModules);
+    h.load(kIcmpModules);
     const auto report = h.run("icmp_v4", "127.0.0.1", 0.3);
     INFO(report.log);
     CHECK_FALSE(report.success);

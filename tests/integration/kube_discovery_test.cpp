@@ -28,8 +28,8 @@ using sonde::discovery::kubernetes::KubernetesDiscoveryStatus;
 using sonde::test::FakeKubeApi;
 using sonde::test::KubeKind;
 
-json service(const std::string& ns, const std::string& name, json annotations = json::object(),
-             json labels = json::object()) {
+json discovery_service(const std::string& ns, const std::string& name,
+                       json annotations = json::object(), json labels = json::object()) {
     if (annotations.is_object() && !annotations.contains("prometheus.io/probe")) {
         annotations["prometheus.io/probe"] = "true";
     }
@@ -156,8 +156,8 @@ const std::vector<std::string> kWeb = {"web.shop.svc:80", "web.shop.svc:9090"};
 
 TEST_CASE("kube discovery: list, then watch sees add, modify, delete", "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("shop", "web"));
-    api.put_service(service("shop", "quiet", json{{"prometheus.io/probe", "false"}}));
+    api.put_service(discovery_service("shop", "web"));
+    api.put_service(discovery_service("shop", "quiet", json{{"prometheus.io/probe", "false"}}));
     sonde::test::WatchFraming framing;
     framing.pieces_per_event = GENERATE(1, 3);
     api.set_watch_framing(framing);
@@ -171,19 +171,19 @@ TEST_CASE("kube discovery: list, then watch sees add, modify, delete", "[integra
     REQUIRE(h.wait([&] { return api.open_watches() == 1; }));
 
     // ADDED
-    api.put_service(service("shop", "cart", json{{"sonde.io/port", "http"}}));
+    api.put_service(discovery_service("shop", "cart", json{{"sonde.io/port", "http"}}));
     REQUIRE(h.wait_targets({"cart.shop.svc:80", "web.shop.svc:80", "web.shop.svc:9090"}));
     // MODIFIED: an override changes the targets; opting out removes them.
-    api.put_service(service("shop", "cart",
-                            json{{"sonde.io/path", "/healthz"},
-                                 {"sonde.io/port", "admin"},
-                                 {"sonde.io/interval", "10s"}}));
+    api.put_service(discovery_service("shop", "cart",
+                                      json{{"sonde.io/path", "/healthz"},
+                                           {"sonde.io/port", "admin"},
+                                           {"sonde.io/interval", "10s"}}));
     REQUIRE(h.wait_targets(
         {"http://cart.shop.svc:9090/healthz", "web.shop.svc:80", "web.shop.svc:9090"}));
     for (const auto& t : h.last) {
         CHECK(t.interval == (t.target.find("cart") != std::string::npos ? 10s : 30s));
     }
-    api.put_service(service("shop", "quiet"));
+    api.put_service(discovery_service("shop", "quiet"));
     REQUIRE(h.wait_targets({"http://cart.shop.svc:9090/healthz", "quiet.shop.svc:80",
                             "quiet.shop.svc:9090", "web.shop.svc:80", "web.shop.svc:9090"}));
     // DELETED
@@ -228,7 +228,7 @@ TEST_CASE("kube discovery: a burst of events is handed over once", "[integration
     framing.coalesce = true;
     api.set_watch_framing(framing);
     for (int i = 0; i < 20; ++i) {
-        api.put_service(service("burst", "s" + std::to_string(i)));
+        api.put_service(discovery_service("burst", "s" + std::to_string(i)));
     }
     REQUIRE(h.wait([&] { return h.last.size() == 40; }));
     // 20 events, far fewer hand-overs (at most one per loop iteration, and the events came in
@@ -240,7 +240,7 @@ TEST_CASE("kube discovery: pagination follows continue", "[integration][kube]") 
     FakeKubeApi api;
     std::vector<std::string> expected;
     for (int i = 0; i < 5; ++i) {
-        api.put_service(service("p", "s" + std::to_string(i)));
+        api.put_service(discovery_service("p", "s" + std::to_string(i)));
         expected.push_back("s" + std::to_string(i) + ".p.svc:80");
         expected.push_back("s" + std::to_string(i) + ".p.svc:9090");
     }
@@ -264,8 +264,8 @@ TEST_CASE("kube discovery: 410 relists and vanished objects become deletions",
     CAPTURE(as_http);
     FakeKubeApi api;
     api.set_expired_watch_as_http_410(as_http);
-    api.put_service(service("shop", "web"));
-    api.put_service(service("shop", "gone"));
+    api.put_service(discovery_service("shop", "web"));
+    api.put_service(discovery_service("shop", "gone"));
     Harness h;
     h.options.config.ingresses = false;
     h.start(api);
@@ -281,7 +281,7 @@ TEST_CASE("kube discovery: 410 relists and vanished objects become deletions",
     CHECK(h.addresses().size() == 4);
     CHECK_FALSE(h.status().healthy);
     REQUIRE(api.delete_object(KubeKind::Service, "shop", "gone"));
-    api.put_service(service("shop", "new"));
+    api.put_service(discovery_service("shop", "new"));
     api.compact();
     REQUIRE(api.restart());
 
@@ -296,7 +296,7 @@ TEST_CASE("kube discovery: 410 relists and vanished objects become deletions",
 
 TEST_CASE("kube discovery: 500 and 429 back off, honouring Retry-After", "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("shop", "web"));
+    api.put_service(discovery_service("shop", "web"));
     SECTION("500 twice on the list") {
         api.fail_next(2, 500);
         Harness h;
@@ -342,13 +342,13 @@ TEST_CASE("kube discovery: 500 and 429 back off, honouring Retry-After", "[integ
 TEST_CASE("kube discovery: a closed watch is watched again from the last resourceVersion",
           "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("shop", "web"));
+    api.put_service(discovery_service("shop", "web"));
     Harness h;
     h.options.config.ingresses = false;
     h.start(api);
     REQUIRE(h.wait_targets(kWeb));
     REQUIRE(h.wait([&] { return api.open_watches() == 1; }));
-    api.put_service(service("shop", "cart"));
+    api.put_service(discovery_service("shop", "cart"));
     REQUIRE(h.wait([&] { return h.last.size() == 4; }));
     const std::string seen = std::to_string(api.resource_version());
 
@@ -369,7 +369,7 @@ TEST_CASE("kube discovery: a closed watch is watched again from the last resourc
 TEST_CASE("kube discovery: watches that close at once without events back off",
           "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("shop", "web"));
+    api.put_service(discovery_service("shop", "web"));
     Harness h;
     h.options.config.ingresses = false;
     h.start(api);
@@ -391,7 +391,7 @@ TEST_CASE("kube discovery: watches that close at once without events back off",
 
 TEST_CASE("kube discovery: bookmarks move the resourceVersion", "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("shop", "web"));
+    api.put_service(discovery_service("shop", "web"));
     Harness h;
     h.options.config.ingresses = false;
     h.start(api);
@@ -411,9 +411,9 @@ TEST_CASE("kube discovery: bookmarks move the resourceVersion", "[integration][k
 
 TEST_CASE("kube discovery: Ingresses, namespaces and label selectors", "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("a", "web", json::object(), json{{"app", "web"}}));
-    api.put_service(service("b", "web", json::object(), json{{"app", "db"}}));
-    api.put_service(service("c", "web", json::object(), json{{"app", "web"}}));
+    api.put_service(discovery_service("a", "web", json::object(), json{{"app", "web"}}));
+    api.put_service(discovery_service("b", "web", json::object(), json{{"app", "db"}}));
+    api.put_service(discovery_service("c", "web", json::object(), json{{"app", "web"}}));
     api.put_ingress(ingress("a", "front"));
     api.put_ingress(ingress("c", "other"));
     Harness h;
@@ -438,7 +438,7 @@ TEST_CASE("kube discovery: Ingresses, namespaces and label selectors", "[integra
 
 TEST_CASE("kube discovery: token rotation, 401 then re-read", "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("shop", "web"));
+    api.put_service(discovery_service("shop", "web"));
     sonde::test::TempDir dir;
     const std::string token_file = dir.write("token", api.token() + "\n");
     Harness h;
@@ -451,7 +451,7 @@ TEST_CASE("kube discovery: token rotation, 401 then re-read", "[integration][kub
     REQUIRE(h.wait([&] { return api.open_watches() == 1; }));
     // An event, so that the watch closed below does not count as a failed one (no event in
     // its first second).
-    api.put_service(service("shop", "cart"));
+    api.put_service(discovery_service("shop", "cart"));
     REQUIRE(h.wait([&] { return h.last.size() == 4; }));
 
     // The kubelet rewrote the token and the old one stopped working; the client's copy is
@@ -485,7 +485,7 @@ TEST_CASE("kube discovery: a wrong token is an error with backoff, not a hot loo
 TEST_CASE("kube discovery: destroyed mid-list, mid-watch and mid-backoff", "[integration][kube]") {
     FakeKubeApi api;
     for (int i = 0; i < 50; ++i) {
-        api.put_service(service("shop", "s" + std::to_string(i)));
+        api.put_service(discovery_service("shop", "s" + std::to_string(i)));
     }
     sonde::Logger quiet(sonde::LogLevel::Error);
     Harness h;
@@ -527,7 +527,7 @@ TEST_CASE("kube discovery: destroyed mid-list, mid-watch and mid-backoff", "[int
 TEST_CASE("kube discovery: in-cluster files and a kubeconfig reach the API",
           "[integration][kube]") {
     FakeKubeApi api;
-    api.put_service(service("shop", "web"));
+    api.put_service(discovery_service("shop", "web"));
     sonde::test::TempDir dir;
     Harness h;
     h.options.config.ingresses = false;
@@ -591,7 +591,7 @@ TEST_CASE("kube discovery: configuration errors come back from create()", "[inte
 TEST_CASE("kube discovery: list of 5000 Services, event to hand-over delay", "[.][kube-bench]") {
     FakeKubeApi api;
     for (int i = 0; i < 5000; ++i) {
-        api.put_service(service("ns" + std::to_string(i % 50), "s" + std::to_string(i)));
+        api.put_service(discovery_service("ns" + std::to_string(i % 50), "s" + std::to_string(i)));
     }
     Harness h(60000);
     h.options.config.ingresses = false;
@@ -604,7 +604,7 @@ TEST_CASE("kube discovery: list of 5000 Services, event to hand-over delay", "[.
     for (int i = 0; i < 20; ++i) {
         const int before = h.calls;
         const auto put_at = std::chrono::steady_clock::now();
-        api.put_service(service("late", "l" + std::to_string(i)));
+        api.put_service(discovery_service("late", "l" + std::to_string(i)));
         REQUIRE(h.wait([&] { return h.calls > before; }));
         delays.push_back(
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - put_at)

@@ -26,19 +26,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-test::Samples scrape(std::uint16_t port) {
-    const auto reply = test::http_request(port, "GET", "/metrics");
-    REQUIRE(reply.status == 200);
-    return test::parse_samples(reply.body);
-}
-
 // Polls /metrics until `done` holds or 15 s pass (a hang guard, not a timing assertion); the
 // time it took is printed, as the delay from an API event to the first probe.
 test::Samples wait_for(std::uint16_t port, const char* what,
                        const std::function<bool(const test::Samples&)>& done) {
     const auto start = Clock::now();
     for (;;) {
-        auto samples = scrape(port);
+        auto samples = test::scrape_metrics(port);
         const auto elapsed = Clock::now() - start;
         if (done(samples)) {
             WARN(what << " after "
@@ -53,8 +47,8 @@ test::Samples wait_for(std::uint16_t port, const char* what,
     }
 }
 
-nlohmann::json service(const std::string& name, std::uint16_t port,
-                       nlohmann::json annotations = nlohmann::json::object()) {
+nlohmann::json e2e_service(const std::string& name, std::uint16_t port,
+                           nlohmann::json annotations = nlohmann::json::object()) {
     return {{"metadata", {{"name", name}, {"namespace", "shop"}, {"annotations", annotations}}},
             {"spec", {{"ports", {{{"name", "http"}, {"port", port}, {"protocol", "TCP"}}}}}}};
 }
@@ -137,15 +131,15 @@ discovery:
     const std::string db_target = "db.shop.svc:" + std::to_string(db.port());
     const std::string web_up = success_of("http_2xx", web_target, "Service", "web");
     const std::string db_up = success_of("tcp_connect", db_target, "Service", "db");
-    api.put_service(service("hidden", web.port()));
-    api.put_service(service("web", web.port(),
-                            {{"prometheus.io/probe", "true"}, {"sonde.io/path", "/healthz"}}));
+    api.put_service(e2e_service("hidden", web.port()));
+    api.put_service(e2e_service("web", web.port(),
+                                {{"prometheus.io/probe", "true"}, {"sonde.io/path", "/healthz"}}));
     auto samples = wait_for(port, "first probe of an annotated Service",
                             [&](const test::Samples& s) { return s.count(web_up) != 0; });
     CHECK(samples.at(web_up) == 1);
     CHECK(health_checks.load() >= 1);
-    api.put_service(service("db", db.port(),
-                            {{"prometheus.io/probe", "true"}, {"sonde.io/module", "tcp_connect"}}));
+    api.put_service(e2e_service(
+        "db", db.port(), {{"prometheus.io/probe", "true"}, {"sonde.io/module", "tcp_connect"}}));
     samples = wait_for(port, "first probe of a Service with a module override",
                        [&](const test::Samples& s) { return s.count(db_up) != 0; });
     CHECK(samples.at(db_up) == 1);
@@ -205,8 +199,8 @@ discovery:
     // While it is down, db goes away and web comes back; after the restart the relist (the
     // fake forgot its history: 410) turns that into a deletion and an addition.
     REQUIRE(api.delete_object(test::KubeKind::Service, "shop", "db"));
-    api.put_service(service("web", web.port(),
-                            {{"prometheus.io/probe", "true"}, {"sonde.io/path", "/healthz"}}));
+    api.put_service(e2e_service("web", web.port(),
+                                {{"prometheus.io/probe", "true"}, {"sonde.io/path", "/healthz"}}));
     api.compact();
     REQUIRE(api.restart());
     samples = wait_for(

@@ -161,12 +161,6 @@ bool wait_until(const std::function<bool()>& done, int seconds = 15) {
     return true;
 }
 
-test::Samples scrape(std::uint16_t port) {
-    const auto reply = test::http_request(port, "GET", "/metrics");
-    REQUIRE(reply.status == 200);
-    return test::parse_samples(reply.body);
-}
-
 double sample_or_zero(const test::Samples& samples, const std::string& name) {
     const auto it = samples.find(name);
     return it == samples.end() ? 0 : it->second;
@@ -189,8 +183,6 @@ std::vector<std::string> under_prlimit(const std::string& nofile, std::vector<st
     argv.insert(argv.end(), args.begin(), args.end());
     return argv;
 }
-constexpr const char* kReady = "Listening on.*address=127\\.0\\.0\\.1:([0-9]+)";
-
 // The lowest descriptor number free now: the one the next socket gets.
 int lowest_free_fd() {
     const int fd = ::dup(0);
@@ -230,7 +222,7 @@ TEST_CASE(
     CHECK(refused.status == 503);
     CHECK(refused.body.find("Too many probes in flight") != std::string::npos);
     CHECK(refused.body.find("all 2 slots of --probe.max-concurrent") != std::string::npos);
-    auto samples = scrape(port);
+    auto samples = test::scrape_metrics(port);
     CHECK(samples.at("sonde_probe_requests_rejected_total{reason=\"concurrency\"}") == 1);
     CHECK(samples.at("sonde_probe_concurrency_limit") == 2);
     CHECK(samples.at("sonde_inflight_probes") == 2);
@@ -241,11 +233,13 @@ TEST_CASE(
     first_thread.join();
     CHECK(first.status == 200);
     CHECK(first.body.find("probe_success 1") != std::string::npos);
-    REQUIRE(wait_until([&] { return scrape(port).at("sonde_inflight_probes") == 0; }));
+    REQUIRE(
+        wait_until([&] { return test::scrape_metrics(port).at("sonde_inflight_probes") == 0; }));
     const auto again = test::http_request(port, "GET", probe);
     CHECK(again.status == 200);
     CHECK(again.body.find("probe_success 1") != std::string::npos);
-    CHECK(scrape(port).at("sonde_probe_requests_rejected_total{reason=\"concurrency\"}") == 1);
+    CHECK(test::scrape_metrics(port).at(
+              "sonde_probe_requests_rejected_total{reason=\"concurrency\"}") == 1);
 }
 
 TEST_CASE("the flag --web.max-connections caps sonde's own connections", "[integration][limits]") {
@@ -279,8 +273,9 @@ TEST_CASE("the flag --web.max-connections caps sonde's own connections", "[integ
 TEST_CASE("sonde raises its soft open files limit to the hard one", "[integration][limits]") {
     test::TempDir dir;
     const std::string file = dir.write("sonde.yml", kHoldModule);
-    test::SondeProcess sonde(under_prlimit("64:256", {"--config.file=" + file}), kReady, 0);
-    CHECK(scrape(sonde.port()).at("process_max_fds") == 256);
+    test::SondeProcess sonde(under_prlimit("64:256", {"--config.file=" + file}),
+                             test::kSondeListeningPattern, 0);
+    CHECK(test::scrape_metrics(sonde.port()).at("process_max_fds") == 256);
     CHECK(sonde.output().find("Raised the open files limit") != std::string::npos);
 }
 
@@ -292,9 +287,10 @@ TEST_CASE(
     test::TempDir dir;
     const std::string file = dir.write("sonde.yml", kHoldModule);
     // 64 descriptors, 32 of them kept for serving: the probes get what the 32 below leave.
-    test::SondeProcess sonde(under_prlimit("64:64", {"--config.file=" + file}), kReady, 0);
+    test::SondeProcess sonde(under_prlimit("64:64", {"--config.file=" + file}),
+                             test::kSondeListeningPattern, 0);
     const std::uint16_t port = sonde.port();
-    CHECK(scrape(port).at("process_max_fds") == 64);
+    CHECK(test::scrape_metrics(port).at("process_max_fds") == 64);
 
     // Sixty probes at once (new targets of a reload all run within a second), each holding a
     // descriptor: far more than there are.
@@ -308,7 +304,7 @@ TEST_CASE(
     const std::string failures = "sonde_probe_failures_total{module=\"hold\",reason=\"internal\"}";
     double failed = 0;
     REQUIRE(wait_until([&] {
-        failed = sample_or_zero(scrape(port), failures);
+        failed = sample_or_zero(test::scrape_metrics(port), failures);
         return static_cast<int>(failed) + static_cast<int>(hold.held()) == kTargets;
     }));
     INFO("held " << hold.held() << ", failed " << failed);
@@ -321,7 +317,7 @@ TEST_CASE(
         CHECK(test::http_request(port, "GET", "/-/healthy").status == 200);
     }
     for (int i = 0; i < 5; ++i) {
-        CHECK(scrape(port).at("sonde_scheduled_targets") == kTargets);
+        CHECK(test::scrape_metrics(port).at("sonde_scheduled_targets") == kTargets);
     }
     const auto refused =
         test::http_request(port, "GET", "/probe?module=hold&debug=true&target=" + hold.url());

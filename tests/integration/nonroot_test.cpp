@@ -24,9 +24,7 @@ namespace sonde {
 namespace {
 
 constexpr const char* kNobody = "65534";
-constexpr const char* kReady = "Listening on.*address=127\\.0\\.0\\.1:([0-9]+)";
-
-constexpr const char* kConfig = R"yaml(modules:
+constexpr const char* kNonrootConfig = R"yaml(modules:
   icmp_v4:
     prober: icmp
     timeout: 3s
@@ -54,7 +52,7 @@ std::string find_tool(const char* name) {
 // A config file the unprivileged user can read (TempDir is private to root).
 std::string readable_config(const test::TempDir& dir) {
     REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
-    const std::string file = dir.write("sonde.yml", kConfig);
+    const std::string file = dir.write("sonde.yml", kNonrootConfig);
     REQUIRE(::chmod(file.c_str(), 0644) == 0);
     return file;
 }
@@ -118,7 +116,7 @@ TEST_CASE("non-root: an unprivileged sonde with only CAP_NET_RAW pings over a ra
     auto argv = as_nobody("net_raw");
     argv.insert(argv.end(),
                 {SONDE_BINARY, "--config.file=" + file, "--web.listen-address=127.0.0.1:0"});
-    test::SondeProcess sonde(argv, kReady, 0);
+    test::SondeProcess sonde(argv, test::kSondeListeningPattern, 0);
     // It really is nobody, with CAP_NET_RAW (bit 13) and nothing else.
     CHECK(status_field(sonde.pid(), "Uid:") == "65534\t65534\t65534\t65534");
     CHECK(status_field(sonde.pid(), "Gid:") == "65534\t65534\t65534\t65534");
@@ -158,7 +156,7 @@ TEST_CASE("non-root: without CAP_NET_RAW and without ping_group_range the ping f
     auto argv = as_nobody("");
     argv.insert(argv.end(),
                 {SONDE_BINARY, "--config.file=" + file, "--web.listen-address=127.0.0.1:0"});
-    test::SondeProcess sonde(argv, kReady, 0);
+    test::SondeProcess sonde(argv, test::kSondeListeningPattern, 0);
     CHECK(status_field(sonde.pid(), "CapEff:") == "0000000000000000");
     const auto reply = test::http_request(sonde.port(), "GET",
                                           "/probe?module=icmp_v4&target=127.0.0.1&debug=true");

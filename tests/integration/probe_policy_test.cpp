@@ -29,7 +29,7 @@ namespace {
 
 using config::DenyReason;
 
-constexpr const char* kConfig = R"yaml(modules:
+constexpr const char* kPolicyConfig = R"yaml(modules:
   tcp:
     prober: tcp
     tcp:
@@ -55,10 +55,10 @@ probe_policy:
   scheduled: false
 )yaml";
 
-// kConfig plus one http module using a proxy (modules: is the first section, so it is
+// kPolicyConfig plus one http module using a proxy (modules: is the first section, so it is
 // re-opened by writing the whole file).
 std::string config_with_proxy(const std::string& proxy_url, bool skip_resolve) {
-    std::string text = kConfig;
+    std::string text = kPolicyConfig;
     const std::string module = std::string("  via_proxy:\n    prober: http\n    http:\n") +
                                "      preferred_ip_protocol: ip4\n      proxy_url: " + proxy_url +
                                "\n" +
@@ -100,7 +100,7 @@ std::string reason_of(const app::ProbeReport& report) {
 
 TEST_CASE("policy: tcp to a denied literal is refused before connecting", "[integration][policy]") {
     test::ProbeHarness h;
-    h.load(kConfig);
+    h.load(kPolicyConfig);
     {
         test::ScriptedTcpServer denied(h.loop(), "hello\n", {}, "127.0.0.1");
         test::ScriptedTcpServer allowed(h.loop(), "hello\n", {}, "127.0.0.2");
@@ -132,7 +132,7 @@ TEST_CASE("policy: tcp to a denied literal is refused before connecting", "[inte
 
 TEST_CASE("policy: a name cannot point around the rules", "[integration][policy]") {
     test::ProbeHarness h;
-    h.load(kConfig);
+    h.load(kPolicyConfig);
     {
         test::FakeDnsServer dns(h.loop());
         dns.add_a("forbidden.test", "127.0.0.1");
@@ -215,14 +215,14 @@ TEST_CASE("policy: http redirects and proxies are checked where they lead",
     test::ScriptedTcpServer allowed_proxy(h.loop(), {}, {}, "127.0.0.2");
 
     SECTION("an allowed target answers") {
-        h.load(kConfig);
+        h.load(kPolicyConfig);
         const auto report = h.run("http", "http://" + allowed_at + "/");
         INFO(report.log);
         CHECK(report.success);
         CHECK(allowed_requests == 1);
     }
     SECTION("a redirect to a denied address fails the probe mid-way, with the reason") {
-        h.load(kConfig);
+        h.load(kPolicyConfig);
         const auto report = h.run("http", "http://" + allowed_at + "/redirect");
         INFO(report.log);
         CHECK_FALSE(report.success);
@@ -262,7 +262,7 @@ TEST_CASE("policy: http redirects and proxies are checked where they lead",
 
 TEST_CASE("policy: the dns server and the icmp target are checked", "[integration][policy]") {
     test::ProbeHarness h;
-    h.load(kConfig);
+    h.load(kPolicyConfig);
     {
         test::FakeDnsServer dns(h.loop());
         dns.add_a("example.org", "192.0.2.1");
@@ -289,7 +289,7 @@ TEST_CASE("policy: scheduled probes follow the policy's scheduled key", "[integr
     {
         test::ScriptedTcpServer server(fx.loop(), "hello\n", {}, "127.0.0.1");
         const bool scheduled_key = GENERATE(false, true);
-        std::string text = kConfig;
+        std::string text = kPolicyConfig;
         if (scheduled_key) {
             text.replace(text.find("scheduled: false"), 16, "scheduled: true");
         }
@@ -320,7 +320,7 @@ TEST_CASE("policy: scheduled probes follow the policy's scheduled key", "[integr
 
 TEST_CASE("policy: a probe destroyed while its denial is on the way", "[integration][policy]") {
     test::ProbeHarness h;
-    h.load(kConfig);
+    h.load(kPolicyConfig);
     {
         test::FakeDnsServer dns(h.loop());
         dns.add_a("forbidden.test", "127.0.0.1");
@@ -353,7 +353,7 @@ TEST_CASE("policy: /probe answers 403 with the reason, counts it, and reloads",
     test::TempDir dir;
     Listener denied("127.0.0.1");
     Listener allowed("127.0.0.2");
-    const std::string config = dir.write("sonde.yml", kConfig);
+    const std::string config = dir.write("sonde.yml", kPolicyConfig);
     test::SondeProcess sonde({"--config.file=" + config});
     const auto probe = [&](const std::string& target) {
         return test::http_request(sonde.port(), "GET", "/probe?module=tcp&target=" + target);
@@ -377,7 +377,7 @@ TEST_CASE("policy: /probe answers 403 with the reason, counts it, and reloads",
               .body.find("probe_policy:\n    allow_cidrs: [127.0.0.0/8]") != std::string::npos);
 
     // A bad policy fails the reload with its position and keeps the old one.
-    std::string bad = kConfig;
+    std::string bad = kPolicyConfig;
     bad.replace(bad.find("127.0.0.1/32"), 12, "127.0.0.1/99");
     dir.write("sonde.yml", bad);
     reply = test::http_request(sonde.port(), "POST", "/-/reload");
@@ -387,7 +387,7 @@ TEST_CASE("policy: /probe answers 403 with the reason, counts it, and reloads",
     CHECK(probe(denied.address()).status == 403);
 
     // Without the section, the same target is probed.
-    std::string open = kConfig;
+    std::string open = kPolicyConfig;
     open.erase(open.find("probe_policy:"));
     dir.write("sonde.yml", open);
     reply = test::http_request(sonde.port(), "POST", "/-/reload");

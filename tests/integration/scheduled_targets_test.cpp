@@ -21,19 +21,13 @@ std::string config_with(const std::string& targets) {
     return "modules:\n  tcp_connect:\n    prober: tcp\n    timeout: 2s\n" + targets;
 }
 
-test::Samples scrape(std::uint16_t port) {
-    const auto reply = test::http_request(port, "GET", "/metrics");
-    REQUIRE(reply.status == 200);
-    return test::parse_samples(reply.body);
-}
-
 // Polls /metrics until `done` holds: scheduled runs happen on sonde's own clock. The bound
 // (15 s) is a hang guard, not a timing assertion.
 test::Samples scrape_until(std::uint16_t port,
                            const std::function<bool(const test::Samples&)>& done) {
     const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(15);
     for (;;) {
-        auto samples = scrape(port);
+        auto samples = test::scrape_metrics(port);
         if (done(samples) || std::chrono::steady_clock::now() > give_up) {
             return samples;
         }
@@ -88,7 +82,7 @@ TEST_CASE("static targets are probed on schedule and shown on /metrics and /sd",
                                        server.address() + "']\n"));
     const auto reload = test::http_request(sonde.port(), "POST", "/-/reload");
     REQUIRE(reload.status == 200);
-    samples = scrape(sonde.port());
+    samples = test::scrape_metrics(sonde.port());
     CHECK(samples.count("probe_success" + down) == 0);
     CHECK(samples.count("sonde_target_probes_total{module=\"tcp_connect\",result=\"failure\","
                         "target=\"127.0.0.1:1\",team=\"web\"}") == 0);
@@ -106,8 +100,8 @@ TEST_CASE("two sharded replicas probe each target exactly once between them",
     const std::string file = dir.write("sonde.yml", config_with(targets));
     test::SondeProcess first({"--config.file=" + file, "--shard.count=2", "--shard.index=0"});
     test::SondeProcess second({"--config.file=" + file, "--shard.count=2", "--shard.index=1"});
-    const auto a = scrape(first.port());
-    const auto b = scrape(second.port());
+    const auto a = test::scrape_metrics(first.port());
+    const auto b = test::scrape_metrics(second.port());
     CHECK(a.at("sonde_known_targets") == 30);
     CHECK(b.at("sonde_known_targets") == 30);
     CHECK(a.at("sonde_scheduled_targets") + b.at("sonde_scheduled_targets") == 30);

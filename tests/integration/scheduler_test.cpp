@@ -20,7 +20,7 @@
 namespace sonde {
 namespace {
 
-constexpr const char* kModules = R"(modules:
+constexpr const char* kSchedulerModules = R"(modules:
   tcp_connect:
     prober: tcp
   # Waits for a line the peer never sends: a run that stays in flight until its deadline.
@@ -65,7 +65,7 @@ struct SchedulerFixture {
         auto r = net::Resolver::create(fx.loop());
         REQUIRE(r.has_value());
         resolver = std::move(*r);
-        auto loaded = config::load_config_text(kModules, "test.yml");
+        auto loaded = config::load_config_text(kSchedulerModules, "test.yml");
         REQUIRE(loaded.has_value());
         auto built = app::build_runtime(loaded->config);
         REQUIRE(built.has_value());

@@ -54,7 +54,7 @@ std::string replace_all(std::string text, const std::string& from, const std::st
 }
 
 // The config, with @DIR@, @OK@ (the answering peer's port) and @DEAD@ (a closed port).
-constexpr const char* kConfig = R"yaml(modules:
+constexpr const char* kSecretsConfig = R"yaml(modules:
   basic:
     prober: http
     timeout: 3s
@@ -181,7 +181,7 @@ contexts:
 current-context: ctx
 )yaml";
 
-// Every (module, target) pair of kConfig's targets:, for /probe.
+// Every (module, target) pair of kSecretsConfig's targets:, for /probe.
 std::vector<std::pair<std::string, std::string>> probes(const std::string& ok,
                                                         const std::string& dead) {
     std::vector<std::pair<std::string, std::string>> out;
@@ -247,7 +247,7 @@ void run_secrets_test(const std::string& log_format) {
                            "@DEAD@", dead);
     };
     dir.write("kubeconfig", fill(kKubeconfig));
-    const std::string config = dir.write("sonde.yml", fill(kConfig));
+    const std::string config = dir.write("sonde.yml", fill(kSecretsConfig));
 
     std::vector<std::pair<std::string, std::string>> surfaces;  // name, text
     {
@@ -280,8 +280,8 @@ void run_secrets_test(const std::string& log_format) {
         // Bad reloads: a syntax error in a file full of secrets, and a check that fails in a
         // module holding them; the answer and the log carry the reason only.
         for (const std::string& bad :
-             {fill(kConfig) + "  broken: [c4n4ry-unterminated, {\n",
-              replace_all(fill(kConfig), "      bearer_token: c4n4ry-legacy-bearer\n",
+             {fill(kSecretsConfig) + "  broken: [c4n4ry-unterminated, {\n",
+              replace_all(fill(kSecretsConfig), "      bearer_token: c4n4ry-legacy-bearer\n",
                           "      bearer_token: c4n4ry-legacy-bearer\n"
                           "      basic_auth: {username: u, password: c4n4ry-both}\n")}) {
             dir.write("sonde.yml", bad);
@@ -290,7 +290,7 @@ void run_secrets_test(const std::string& log_format) {
             CHECK(reload.body.find("failed to reload config: " + config + ":") == 0);
             surfaces.emplace_back("/-/reload", reload.body);
         }
-        dir.write("sonde.yml", fill(kConfig));
+        dir.write("sonde.yml", fill(kSecretsConfig));
         sonde.signal(SIGTERM);
         CHECK(sonde.wait() == 0);
         surfaces.emplace_back("process log (" + log_format + ")", sonde.output());

@@ -31,17 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-test::Samples scrape(std::uint16_t port) {
-    const auto reply = test::http_request(port, "GET", "/metrics");
-    REQUIRE(reply.status == 200);
-    return test::parse_samples(reply.body);
-}
-
-double value_or(const test::Samples& samples, const std::string& key, double fallback = -1) {
-    const auto it = samples.find(key);
-    return it == samples.end() ? fallback : it->second;
-}
-
 int soak_seconds() {
     const char* text = std::getenv("SONDE_SOAK_SECONDS");
     const int seconds = text == nullptr ? 30 : std::atoi(text);
@@ -100,9 +89,9 @@ std::optional<Figures> quiet_figures(std::uint16_t port, std::chrono::seconds li
     const auto give_up = Clock::now() + limit;
     std::optional<Figures> last;
     while (Clock::now() < give_up) {
-        const auto s = scrape(port);
-        if (value_or(s, "sonde_inflight_probes") == 0 &&
-            value_or(s, "sonde_discovery_healthy{source=\"kubernetes\"}") == 1) {
+        const auto s = test::scrape_metrics(port);
+        if (test::sample_or(s, "sonde_inflight_probes") == 0 &&
+            test::sample_or(s, "sonde_discovery_healthy{source=\"kubernetes\"}") == 1) {
             last = Figures{s.at("process_resident_memory_bytes"), s.at("process_open_fds")};
             if (accept(*last)) {
                 return last;
@@ -155,15 +144,16 @@ TEST_CASE("soak: churning targets, reloads and a flapping API leave descriptors 
         "probe_success{module=\"tcp_connect\",slot=\"stable\",target=\"" + server.address() + "\"}";
     const auto start_wait = Clock::now() + std::chrono::seconds(15);
     while (Clock::now() < start_wait) {
-        const auto s = scrape(port);
-        if (value_or(s, stable_success) == 1 &&
-            value_or(s,
-                     "sonde_target_probes_total{kind=\"Service\",module=\"tcp_connect\",name="
-                     "\"svc-5\",namespace=\"soak\",result=\"success\",target=\"svc-5.soak."
-                     "svc:" +
-                         std::to_string(server.port()) + "\"}",
-                     0) >= 1 &&
-            value_or(s, "sonde_scheduled_targets") == 16) {
+        const auto s = test::scrape_metrics(port);
+        if (test::sample_or(s, stable_success) == 1 &&
+            test::sample_or(
+                s,
+                "sonde_target_probes_total{kind=\"Service\",module=\"tcp_connect\",name="
+                "\"svc-5\",namespace=\"soak\",result=\"success\",target=\"svc-5.soak."
+                "svc:" +
+                    std::to_string(server.port()) + "\"}",
+                0) >= 1 &&
+            test::sample_or(s, "sonde_scheduled_targets") == 16) {
             break;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -217,10 +207,10 @@ TEST_CASE("soak: churning targets, reloads and a flapping API leave descriptors 
         } else if (api_up && step % 10 == 5) {
             api.reset_watches();
         }
-        const auto s = scrape(port);
-        peak_fds = std::max(peak_fds, value_or(s, "process_open_fds", 0));
+        const auto s = test::scrape_metrics(port);
+        peak_fds = std::max(peak_fds, test::sample_or(s, "process_open_fds", 0));
         // The stable targets never vanish, whatever the reloads do.
-        CHECK(value_or(s, stable_success) == 1);
+        CHECK(test::sample_or(s, stable_success) == 1);
         if (!warm && Clock::now() >= warm_end) {
             warm = Figures{s.at("process_resident_memory_bytes"), s.at("process_open_fds")};
         }
@@ -236,25 +226,26 @@ TEST_CASE("soak: churning targets, reloads and a flapping API leave descriptors 
     const auto end = quiet_figures(port, std::chrono::seconds(20),
                                    [&](const Figures& f) { return f.fds == start->fds; });
     REQUIRE(end);
-    const auto final_samples = scrape(port);
+    const auto final_samples = test::scrape_metrics(port);
     char line[512];
-    std::snprintf(line, sizeof line,
-                  "soak %d s, %d steps, %d reloads (%d refused), %d API flaps: RSS start %.1f MB, "
-                  "after warm-up %.1f MB, end %.1f MB; descriptors start %.0f, after warm-up "
-                  "%.0f, peak %.0f, end %.0f; probes %.0f",
-                  seconds, step, reloads, refused, flaps, start->rss / 1048576.0,
-                  warm->rss / 1048576.0, end->rss / 1048576.0, start->fds, warm->fds, peak_fds,
-                  end->fds,
-                  value_or(final_samples,
-                           "sonde_probes_total{module=\"tcp_connect\",result=\"success\"}", 0) +
-                      value_or(final_samples,
-                               "sonde_probes_total{module=\"tcp_connect\",result=\"failure\"}", 0));
+    std::snprintf(
+        line, sizeof line,
+        "soak %d s, %d steps, %d reloads (%d refused), %d API flaps: RSS start %.1f MB, "
+        "after warm-up %.1f MB, end %.1f MB; descriptors start %.0f, after warm-up "
+        "%.0f, peak %.0f, end %.0f; probes %.0f",
+        seconds, step, reloads, refused, flaps, start->rss / 1048576.0, warm->rss / 1048576.0,
+        end->rss / 1048576.0, start->fds, warm->fds, peak_fds, end->fds,
+        test::sample_or(final_samples,
+                        "sonde_probes_total{module=\"tcp_connect\",result=\"success\"}", 0) +
+            test::sample_or(final_samples,
+                            "sonde_probes_total{module=\"tcp_connect\",result=\"failure\"}", 0));
     WARN(line);
     std::printf("%s\n", line);
     CHECK(end->fds == start->fds);
     CHECK(end->rss - warm->rss < kGrowthLimitBytes);
-    CHECK(value_or(final_samples, "sonde_config_reloads_total{result=\"failure\"}", 0) == refused);
-    CHECK(value_or(final_samples, "sonde_discovery_healthy{source=\"kubernetes\"}") == 1);
+    CHECK(test::sample_or(final_samples, "sonde_config_reloads_total{result=\"failure\"}", 0) ==
+          refused);
+    CHECK(test::sample_or(final_samples, "sonde_discovery_healthy{source=\"kubernetes\"}") == 1);
     sonde.signal(SIGTERM);
     CHECK(sonde.wait() == 0);
     CHECK(sonde.output().find("handles still open") == std::string::npos);

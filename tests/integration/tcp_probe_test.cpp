@@ -11,7 +11,7 @@ namespace {
 
 using test::metric_value;
 
-constexpr const char* kModules = R"yaml(modules:
+constexpr const char* kTcpModules = R"yaml(modules:
   tcp_connect:
     prober: tcp
   tcp_v6:
@@ -58,7 +58,7 @@ constexpr const char* kModules = R"yaml(modules:
 
 TEST_CASE("tcp connect succeeds against a listening server", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(h.loop());
     const auto report = h.run("tcp_connect", server.address());
     CHECK(report.success);
@@ -73,7 +73,7 @@ TEST_CASE("tcp connect succeeds against a listening server", "[integration][tcp]
 
 TEST_CASE("tcp connect to a closed port fails as a connect failure", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     std::string address;
     {
         test::ScriptedTcpServer server(h.loop());
@@ -89,7 +89,7 @@ TEST_CASE("tcp connect to a closed port fails as a connect failure", "[integrati
 
 TEST_CASE("tcp probes an IPv6 loopback server", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(h.loop(), {}, {}, "::1");
     const auto report = h.run("tcp_v6", server.address());
     CHECK(report.success);
@@ -100,7 +100,7 @@ TEST_CASE("tcp probes an IPv6 loopback server", "[integration][tcp]") {
 
 TEST_CASE("a banner regex extracts labels into probe_expect_info", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(h.loop(), "SSH-2.0-OpenSSH_6.9p1 Debian-2\r\n");
     const auto report = h.run("ssh_banner_extract", server.address());
     CHECK(report.success);
@@ -112,7 +112,7 @@ TEST_CASE("a banner regex extracts labels into probe_expect_info", "[integration
 
 TEST_CASE("an IRC conversation substitutes the PING token into PONG", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(
         h.loop(), {}, [](test::ScriptedTcpServer::Connection& c, std::string_view line) {
             if (line.rfind("USER ", 0) == 0) {
@@ -132,7 +132,7 @@ TEST_CASE("an IRC conversation substitutes the PING token into PONG", "[integrat
 
 TEST_CASE("expect failing at EOF sets probe_failed_due_to_regex", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(h.loop(), "ERR busy\r\nstill busy");
     server.close_after_greeting();
     const auto report = h.run("expect_ok", server.address());
@@ -145,7 +145,7 @@ TEST_CASE("expect failing at EOF sets probe_failed_due_to_regex", "[integration]
 
 TEST_CASE("expect matches a last line that has no newline", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(h.loop(), "banner\r\nOK ready");
     const auto report = h.run("expect_ok", server.address());
     CHECK(report.success);
@@ -157,7 +157,7 @@ TEST_CASE("expect matches a last line that has no newline", "[integration][tcp]"
 TEST_CASE("a server that talks on and closes after the match does not undo success",
           "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     // The match, then far more than one 64 KiB read of chatter, then EOF, all at once: reads
     // after the dialog succeeded must not be judged again.
     test::ScriptedTcpServer server(h.loop(), "OK ready\r\n" + std::string(300 * 1024, 'x'));
@@ -170,7 +170,7 @@ TEST_CASE("a server that talks on and closes after the match does not undo succe
 
 TEST_CASE("expect_bytes compares raw bytes", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     SECTION("match") {
         test::ScriptedTcpServer server(h.loop(), "S");
         const auto report = h.run("expect_bytes_s", server.address());
@@ -189,7 +189,7 @@ TEST_CASE("expect_bytes compares raw bytes", "[integration][tcp]") {
 TEST_CASE("a server that accepts and never speaks fails the probe at its deadline",
           "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer silent(h.loop());
     const auto report = h.run("expect_ok", silent.address(), 0.3);
     CHECK_FALSE(report.success);
@@ -203,7 +203,7 @@ TEST_CASE("a server that accepts and never speaks fails the probe at its deadlin
 
 TEST_CASE("source_ip_address binds the probe's local address", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(h.loop(), "you are ");
     server.greet_with_peer_address();
     const auto report = h.run("from_127_0_0_2", server.address());
@@ -216,7 +216,7 @@ TEST_CASE("source_ip_address binds the probe's local address", "[integration][tc
 
 TEST_CASE("a probe destroyed while connecting is cancelled cleanly", "[integration][tcp]") {
     test::ProbeHarness h;
-    h.load(kModules);
+    h.load(kTcpModules);
     test::ScriptedTcpServer server(h.loop());
     std::optional<app::ProbeReport> report;
     auto run = h.start("tcp_connect", server.address(), 5, &report);

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
 
+#include "tests/support/dns_wire.hpp"
+
 namespace sonde::test {
 namespace {
 
@@ -10,16 +12,6 @@ struct UdpSend {
     uv_udp_send_t req{};
     std::string bytes;
 };
-
-void put16(std::string& out, unsigned v) {
-    out.push_back(static_cast<char>((v >> 8) & 0xFF));
-    out.push_back(static_cast<char>(v & 0xFF));
-}
-
-void put32(std::string& out, std::uint32_t v) {
-    put16(out, v >> 16);
-    put16(out, v & 0xFFFF);
-}
 
 std::string wire_name(const std::string& dotted) {
     std::string out;

@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <catch2/catch.hpp>
 
+#include "tests/support/dns_wire.hpp"
+
 namespace sonde::test {
 namespace {
 
@@ -23,16 +25,6 @@ std::string normalize(const std::string& name) {
         out.pop_back();
     }
     return out;
-}
-
-void put16(std::string& out, std::uint16_t value) {
-    out += static_cast<char>(value >> 8);
-    out += static_cast<char>(value & 0xff);
-}
-
-void put32(std::string& out, std::uint32_t value) {
-    put16(out, static_cast<std::uint16_t>(value >> 16));
-    put16(out, static_cast<std::uint16_t>(value & 0xffff));
 }
 
 std::uint16_t get16(const unsigned char* p) {

@@ -76,4 +76,9 @@ std::set<std::string> metric_names(const Samples& samples) {
     return names;
 }
 
+double sample_or(const Samples& samples, const std::string& key, double fallback) {
+    const auto it = samples.find(key);
+    return it == samples.end() ? fallback : it->second;
+}
+
 }  // namespace sonde::test

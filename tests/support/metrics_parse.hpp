@@ -15,5 +15,7 @@ using Samples = std::map<std::string, double>;
 Samples parse_samples(const std::string& exposition);
 // The metric names (families) present.
 std::set<std::string> metric_names(const Samples& samples);
+// The sample's value, or fallback when it is absent (-1: no metric sonde exports is negative).
+double sample_or(const Samples& samples, const std::string& key, double fallback = -1);
 
 }  // namespace sonde::test

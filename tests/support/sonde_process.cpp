@@ -97,6 +97,12 @@ HttpReply http_request(std::uint16_t port, const std::string& method, const std:
     return reply;
 }
 
+Samples scrape_metrics(std::uint16_t port) {
+    const auto reply = http_request(port, "GET", "/metrics");
+    REQUIRE(reply.status == 200);
+    return parse_samples(reply.body);
+}
+
 std::uint16_t free_port() {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     REQUIRE(fd >= 0);
@@ -114,7 +120,7 @@ SondeProcess::SondeProcess(std::vector<std::string> args, std::string cwd) {
     args.insert(args.begin(), SONDE_BINARY);
     args.emplace_back("--web.listen-address=127.0.0.1:0");
     start(std::move(args), cwd);
-    ready_or_stop("Listening on.*address=127\\.0\\.0\\.1:([0-9]+)");
+    ready_or_stop(kSondeListeningPattern);
 }
 
 SondeProcess::SondeProcess(std::vector<std::string> argv, const std::string& ready_pattern,

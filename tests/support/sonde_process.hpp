@@ -15,7 +15,14 @@
 
 #include <sys/types.h>
 
+#include "tests/support/metrics_parse.hpp"
+
 namespace sonde::test {
+
+// The line sonde logs once it listens, with the port as the first group: the ready pattern for
+// a sonde started through another program (prlimit, setpriv, a namespace).
+inline constexpr const char* kSondeListeningPattern =
+    "Listening on.*address=127\\.0\\.0\\.1:([0-9]+)";
 
 struct HttpReply {
     int status = 0;
@@ -28,6 +35,9 @@ struct HttpReply {
 HttpReply http_request(std::uint16_t port, const std::string& method, const std::string& target,
                        const std::map<std::string, std::string>& headers = {},
                        const std::string& body = {});
+
+// GET /metrics from sonde on 127.0.0.1:port, parsed; the test fails unless it answers 200.
+Samples scrape_metrics(std::uint16_t port);
 
 // A free loopback TCP port, found by binding port 0 and closing: for peers (the reference
 // exporter) that cannot report the port they bound.

@@ -3,19 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "config/loader.hpp"
+#include "tests/support/config_fixtures.hpp"
 
 namespace {
 
 using sonde::config::KubernetesDiscoveryConfig;
 
-constexpr const char* kModules =
+constexpr const char* kDiscoveryModules =
     "modules:\n  http_2xx:\n    prober: http\n  tcp:\n    prober: tcp\n";
-
-std::string error_of(const std::string& text) {
-    auto loaded = sonde::config::load_config_text(text, "t.yml");
-    REQUIRE_FALSE(loaded.has_value());
-    return loaded.error();
-}
 
 std::optional<KubernetesDiscoveryConfig> kube_of(const std::string& text) {
     auto loaded = sonde::config::load_config_text(text, "t.yml");
@@ -28,13 +23,15 @@ std::optional<KubernetesDiscoveryConfig> kube_of(const std::string& text) {
 
 TEST_CASE("discovery: kubernetes: defaults and keys", "[unit][config][kube]") {
     SECTION("absent section: no discovery") {
-        CHECK_FALSE(kube_of(kModules).has_value());
+        CHECK_FALSE(kube_of(kDiscoveryModules).has_value());
     }
     SECTION("a null kubernetes: turns nothing on, as yaml.v3 leaves the pointer nil") {
-        CHECK_FALSE(kube_of(std::string(kModules) + "discovery:\n  kubernetes:\n").has_value());
+        CHECK_FALSE(
+            kube_of(std::string(kDiscoveryModules) + "discovery:\n  kubernetes:\n").has_value());
     }
     SECTION("an empty mapping: every default") {
-        const auto kube = kube_of(std::string(kModules) + "discovery:\n  kubernetes: {}\n");
+        const auto kube =
+            kube_of(std::string(kDiscoveryModules) + "discovery:\n  kubernetes: {}\n");
         REQUIRE(kube.has_value());
         CHECK(kube->kubeconfig.empty());
         CHECK(kube->namespaces.empty());
@@ -52,7 +49,7 @@ TEST_CASE("discovery: kubernetes: defaults and keys", "[unit][config][kube]") {
             "    label_selector: 'app in (web,api)'\n    roles: [service]\n"
             "    probe_all: true\n    interval: 1m30s\n    service_module: tcp\n"
             "    ingress_module: nosuch\n" +
-            std::string(kModules));
+            std::string(kDiscoveryModules));
         REQUIRE(kube.has_value());
         CHECK(kube->kubeconfig == "/k/config");
         CHECK(kube->namespaces == std::vector<std::string>{"a", "b"});
@@ -65,8 +62,8 @@ TEST_CASE("discovery: kubernetes: defaults and keys", "[unit][config][kube]") {
         CHECK(kube->service_module == "tcp");
     }
     SECTION("roles: ingress only") {
-        const auto kube =
-            kube_of(std::string(kModules) + "discovery:\n  kubernetes:\n    roles: [ingress]\n");
+        const auto kube = kube_of(std::string(kDiscoveryModules) +
+                                  "discovery:\n  kubernetes:\n    roles: [ingress]\n");
         REQUIRE(kube.has_value());
         CHECK_FALSE(kube->services);
         CHECK(kube->ingresses);
@@ -102,10 +99,11 @@ TEST_CASE("bad discovery config gives the exact message and position", "[unit][c
         {"discovery:\n  kubernetes:\n    label_selector: [a]\n",
          "t.yml:3:21: cannot unmarshal a sequence into string"},
         // Module checks run after the whole file, and point at the key.
-        {"discovery:\n  kubernetes:\n    service_module: http_3xx\n" + std::string(kModules),
+        {"discovery:\n  kubernetes:\n    service_module: http_3xx\n" +
+             std::string(kDiscoveryModules),
          "t.yml:3:5: discovery.kubernetes.service_module \"http_3xx\" is not a module of the "
          "config"},
-        {std::string(kModules) + "discovery:\n  kubernetes:\n    ingress_module: icmp\n",
+        {std::string(kDiscoveryModules) + "discovery:\n  kubernetes:\n    ingress_module: icmp\n",
          "t.yml:8:5: discovery.kubernetes.ingress_module \"icmp\" is not a module of the config"},
         // A default that names no module points at the block.
         {"modules:\n  tcp:\n    prober: tcp\ndiscovery:\n  kubernetes:\n    roles: [ingress]\n",
@@ -115,5 +113,5 @@ TEST_CASE("bad discovery config gives the exact message and position", "[unit][c
          "t.yml:3:3: mapping key \"kubernetes\" already defined at line 2"},
     }));
     CAPTURE(text);
-    CHECK(error_of(text) == expected);
+    CHECK(sonde::test::config_error_of(text) == expected);
 }

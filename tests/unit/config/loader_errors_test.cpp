@@ -3,16 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/loader.hpp"
-
-namespace {
-
-std::string error_of(const std::string& text) {
-    auto loaded = sonde::config::load_config_text(text, "t.yml");
-    REQUIRE_FALSE(loaded.has_value());
-    return loaded.error();
-}
-
-}  // namespace
+#include "tests/support/config_fixtures.hpp"
 
 TEST_CASE("bad config text gives the exact message and position", "[unit][config]") {
     const auto [text, expected] = GENERATE(table<std::string, std::string>({
@@ -97,7 +88,7 @@ TEST_CASE("bad config text gives the exact message and position", "[unit][config
          "t.yml:7:9: expect and expect_bytes are mutually exclusive"},
     }));
     INFO(text);
-    CHECK(error_of(text) == expected);
+    CHECK(sonde::test::config_error_of(text) == expected);
 }
 
 TEST_CASE("empty files and null modules are valid and empty", "[unit][config]") {
@@ -157,7 +148,7 @@ TEST_CASE("values the exporter accepts", "[unit][config]") {
 }
 
 TEST_CASE("the plain-string websocket headers of example.yml are rejected", "[unit][config]") {
-    const std::string message = error_of(
+    const std::string message = sonde::test::config_error_of(
         "modules:\n  w:\n    prober: websocket\n    websocket:\n      headers:\n"
         "        X-Some-Header: \"my_header\"\n");
     CHECK(message == "t.yml:6:24: cannot unmarshal a scalar into header (expected a mapping)");
@@ -167,7 +158,7 @@ TEST_CASE("a !!binary value with a byte outside base64 is an error, not a read o
           "[unit][config]") {
     // Found by the config_loader fuzzer (tests/fuzz/corpus/config_loader/crash-f0a7a4ab...):
     // yaml-cpp's DecodeBase64 read before its table for bytes above 0x7f.
-    const std::string message = error_of(
+    const std::string message = sonde::test::config_error_of(
         "modules:\n  m:\n    prober: tcp\n    tcp:\n      query_response:\n"
         "      - send: !!binary AAAM\x80"
         "ACATSFi8=\n");

@@ -10,22 +10,16 @@
 
 #include "config/loader.hpp"
 #include "config/redact.hpp"
+#include "tests/support/config_fixtures.hpp"
 
 namespace {
 
 using sonde::config::DenyReason;
 using sonde::config::ProbePolicy;
 
-constexpr const char* kModules = "modules:\n  tcp:\n    prober: tcp\n";
-
-std::string error_of(const std::string& text) {
-    auto loaded = sonde::config::load_config_text(text, "t.yml");
-    REQUIRE_FALSE(loaded.has_value());
-    return loaded.error();
-}
-
 std::shared_ptr<const ProbePolicy> policy_of(const std::string& section) {
-    auto loaded = sonde::config::load_config_text(std::string(kModules) + section, "t.yml");
+    auto loaded = sonde::config::load_config_text(
+        std::string(sonde::test::kTcpModuleOnly) + section, "t.yml");
     INFO((loaded.has_value() ? std::string() : loaded.error()));
     REQUIRE(loaded.has_value());
     return loaded->config->probe_policy;
@@ -66,7 +60,7 @@ TEST_CASE("probe_policy: keys, defaults and /config", "[unit][config][policy]") 
         CHECK_FALSE(address_verdict(*policy, "169.254.169.254"));
     }
     SECTION("every key, rendered back on /config") {
-        const std::string text = std::string(kModules) +
+        const std::string text = std::string(sonde::test::kTcpModuleOnly) +
                                  "probe_policy:\n"
                                  "  allow_cidrs: [10.0.0.0/8, 'fd00::/8']\n"
                                  "  deny_cidrs: [10.0.0.1]\n"
@@ -95,7 +89,7 @@ TEST_CASE("probe_policy: keys, defaults and /config", "[unit][config][policy]") 
 }
 
 TEST_CASE("probe_policy: bad sections name the file, line and column", "[unit][config][policy]") {
-    const std::string m = kModules;
+    const std::string m = sonde::test::kTcpModuleOnly;
     const auto [section, expected] = GENERATE(table<std::string, std::string>({
         {"probe_policy:\n  deny_cidrs: [10.0.0.0/33]\n",
          "t.yml:5:16: probe_policy.deny_cidrs: invalid CIDR \"10.0.0.0/33\""},
@@ -116,7 +110,7 @@ TEST_CASE("probe_policy: bad sections name the file, line and column", "[unit][c
          "t.yml:4:15: cannot unmarshal a sequence into probe_policy"},
     }));
     INFO(section);
-    const std::string error = error_of(m + section);
+    const std::string error = sonde::test::config_error_of(m + section);
     CHECK(error.substr(0, expected.size()) == expected);
 }
 

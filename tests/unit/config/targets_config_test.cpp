@@ -3,18 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "config/loader.hpp"
-
-namespace {
-
-constexpr const char* kModules = "modules:\n  tcp:\n    prober: tcp\n";
-
-std::string error_of(const std::string& text) {
-    auto loaded = sonde::config::load_config_text(text, "t.yml");
-    REQUIRE_FALSE(loaded.has_value());
-    return loaded.error();
-}
-
-}  // namespace
+#include "tests/support/config_fixtures.hpp"
 
 TEST_CASE("targets: groups decode with their module, interval and labels", "[unit][config]") {
     // The module is defined after the targets that use it: references are checked at the end.
@@ -26,7 +15,7 @@ TEST_CASE("targets: groups decode with their module, interval and labels", "[uni
         "    labels: {team: web, tier: '1'}\n"
         "  - module: tcp\n"
         "    targets: [127.0.0.1:443]\n" +
-        std::string(kModules);
+        std::string(sonde::test::kTcpModuleOnly);
     auto loaded = sonde::config::load_config_text(text, "t.yml");
     REQUIRE(loaded.has_value());
     const auto& groups = loaded->config->targets;
@@ -72,11 +61,11 @@ TEST_CASE("bad targets: entries name file, line and column", "[unit][config]") {
          "t.yml:1:10: cannot unmarshal a mapping into targets (expected a sequence)"},
     }));
     INFO(text);
-    CHECK(error_of(text + kModules) == expected);
+    CHECK(sonde::test::config_error_of(text + sonde::test::kTcpModuleOnly) == expected);
 }
 
 TEST_CASE("/config shows discovery: kubernetes: and what it shows loads again", "[unit][config]") {
-    const std::string text = std::string(kModules) +
+    const std::string text = std::string(sonde::test::kTcpModuleOnly) +
                              "discovery:\n  kubernetes:\n    kubeconfig: /k/config\n"
                              "    namespaces: [a, b]\n    label_selector: tier=web\n"
                              "    roles: [ingress]\n    probe_all: true\n    interval: 1m\n"

@@ -2,14 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/http_url_fixtures.hpp"
+
 namespace sonde::modules::http {
 namespace {
-
-HttpUrl url_of(const std::string& target) {
-    auto url = normalise_target(target);
-    REQUIRE(url.has_value());
-    return *url;
-}
 
 TEST_CASE("hostname parameter becomes the Host header", "[unit][http]") {
     auto headers = apply_hostname_param({{"Accept", "text/plain"}}, "example.com");
@@ -69,7 +65,7 @@ TEST_CASE("Host header and server name choice", "[unit][http]") {
     CAPTURE(c.target);
     config::TlsConfig tls;
     tls.server_name = c.server_name_config;
-    const HostNames names = choose_host_names(tls, c.headers, url_of(c.target));
+    const HostNames names = choose_host_names(tls, c.headers, test::target_url_of(c.target));
     CHECK(names.host_header == c.host_header);
     CHECK(names.server_name == c.server_name);
 }
@@ -77,7 +73,8 @@ TEST_CASE("Host header and server name choice", "[unit][http]") {
 TEST_CASE("hostname parameter sets Host and SNI", "[unit][http]") {
     auto headers = apply_hostname_param({}, "vhost.example");
     REQUIRE(headers.has_value());
-    const HostNames names = choose_host_names({}, *headers, url_of("https://10.1.2.3"));
+    const HostNames names =
+        choose_host_names({}, *headers, test::target_url_of("https://10.1.2.3"));
     CHECK(names.host_header == "vhost.example");
     CHECK(names.server_name == "vhost.example");
 }

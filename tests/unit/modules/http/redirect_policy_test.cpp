@@ -2,16 +2,12 @@
 
 #include <catch2/catch.hpp>
 
+#include "tests/support/http_url_fixtures.hpp"
+
 namespace sonde::modules::http {
 namespace {
 
 using Action = RedirectDecision::Action;
-
-HttpUrl url_of(const std::string& text) {
-    auto url = parse_http_url(text);
-    REQUIRE(url.has_value());
-    return *url;
-}
 
 TEST_CASE("redirect counting: 10 followed, the 11th is final (TestRedirectionLimit)",
           "[unit][http]") {
@@ -82,9 +78,10 @@ TEST_CASE("3xx responses Go does not follow are final", "[unit][http]") {
 }
 
 TEST_CASE("redirect_referer", "[unit][http]") {
-    CHECK(redirect_referer(url_of("http://u:p@h/a?b"), url_of("http://g/")) == "http://h/a?b");
-    CHECK(redirect_referer(url_of("https://h/a"), url_of("http://g/")).empty());
-    CHECK(redirect_referer(url_of("http://h/a"), url_of("https://g/")) == "http://h/a");
+    CHECK(redirect_referer(test::url_of("http://u:p@h/a?b"), test::url_of("http://g/")) ==
+          "http://h/a?b");
+    CHECK(redirect_referer(test::url_of("https://h/a"), test::url_of("http://g/")).empty());
+    CHECK(redirect_referer(test::url_of("http://h/a"), test::url_of("https://g/")) == "http://h/a");
 }
 
 TEST_CASE("is_domain_or_subdomain", "[unit][http]") {
@@ -98,7 +95,7 @@ TEST_CASE("is_domain_or_subdomain", "[unit][http]") {
 TEST_CASE("redirect_hop: Host, headers and body of the next hop", "[unit][http]") {
     OutgoingRequest initial;
     initial.method = "POST";
-    initial.url = url_of("http://127.0.0.9:8080/start");
+    initial.url = test::url_of("http://127.0.0.9:8080/start");
     initial.host_header = "site.example:8080";
     initial.body = "payload";
     net::HttpHeaders headers;
@@ -107,7 +104,7 @@ TEST_CASE("redirect_hop: Host, headers and body of the next hop", "[unit][http]"
     headers.add("Cookie", "c=1");
 
     SECTION("relative Location keeps the original Host and the sensitive headers") {
-        const auto next = url_of("http://127.0.0.9:8080/next");
+        const auto next = test::url_of("http://127.0.0.9:8080/next");
         const auto d = decide_redirect(307, true, "POST", true, true, 1, 0, true);
         const HopInputs hop = redirect_hop(initial, headers, initial, next, "/next", d);
         CHECK(hop.method == "POST");
@@ -117,7 +114,7 @@ TEST_CASE("redirect_hop: Host, headers and body of the next hop", "[unit][http]"
         CHECK(hop.referer == "http://127.0.0.9:8080/start");
     }
     SECTION("absolute Location to another host: its Host, no sensitive headers") {
-        const auto next = url_of("https://other.example/x");
+        const auto next = test::url_of("https://other.example/x");
         const auto d = decide_redirect(302, true, "POST", true, true, 1, 0, true);
         const HopInputs hop =
             redirect_hop(initial, headers, initial, next, "https://other.example/x", d);
@@ -131,7 +128,7 @@ TEST_CASE("redirect_hop: Host, headers and body of the next hop", "[unit][http]"
     SECTION("without a custom Host the next URL's authority is used") {
         OutgoingRequest plain = initial;
         plain.host_header = plain.url.authority();
-        const auto next = url_of("http://127.0.0.9:8080/n");
+        const auto next = test::url_of("http://127.0.0.9:8080/n");
         const auto d = decide_redirect(302, true, "GET", false, true, 1, 0, true);
         CHECK(redirect_hop(plain, headers, plain, next, "/n", d).host_header == "127.0.0.9:8080");
     }

@@ -7,16 +7,11 @@
 #include <catch2/catch.hpp>
 
 #include "modules/http/header_names.hpp"
+#include "tests/support/http_url_fixtures.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace sonde::modules::http {
 namespace {
-
-HttpUrl url_of(const std::string& target) {
-    auto url = normalise_target(target);
-    REQUIRE(url.has_value());
-    return *url;
-}
 
 void write_file(const std::string& path, const std::string& data) {
     std::ofstream out(path, std::ios::binary);
@@ -26,7 +21,7 @@ void write_file(const std::string& path, const std::string& data) {
 OutgoingRequest build(const config::HttpProbe& cfg, const std::string& target = "http://h/") {
     HopInputs hop;
     hop.method = cfg.method;
-    hop.url = url_of(target);
+    hop.url = test::target_url_of(target);
     hop.host_header = hop.url.authority();
     hop.headers = initial_headers(cfg.headers, default_user_agent("0.1.0"));
     auto body = load_request_body(cfg);
@@ -104,7 +99,7 @@ TEST_CASE("http_headers add values, secrets and trimmed files", "[unit][http]") 
         cfg.http_headers["x-multi"].files = {dir.path() + "/missing"};
         HopInputs hop;
         hop.method = "GET";
-        hop.url = url_of("http://h/");
+        hop.url = test::target_url_of("http://h/");
         auto request2 = finish_request(cfg, std::move(hop));
         REQUIRE_FALSE(request2.has_value());
         CHECK(request2.error() == "unable to read headers file " + dir.path() + "/missing: open " +
@@ -127,7 +122,7 @@ TEST_CASE("basic_auth from values and files", "[unit][http]") {
     cfg.basic_auth = config::BasicAuth{"user", "", {}, dir.path() + "/none"};
     HopInputs hop;
     hop.method = "GET";
-    hop.url = url_of("http://h/");
+    hop.url = test::target_url_of("http://h/");
     auto failed = finish_request(cfg, std::move(hop));
     REQUIRE_FALSE(failed.has_value());
     CHECK(failed.error().rfind("unable to read basic auth password: unable to read file ", 0) == 0);
@@ -197,7 +192,7 @@ TEST_CASE("cookies and referer are added per hop", "[unit][http]") {
     cfg.headers = {{"Cookie", "a=1"}};
     HopInputs hop;
     hop.method = "GET";
-    hop.url = url_of("http://h/next");
+    hop.url = test::target_url_of("http://h/next");
     hop.host_header = "h";
     hop.headers = initial_headers(cfg.headers, "ua");
     hop.cookie_header = "b=2";
