@@ -22,6 +22,8 @@ const char* failure_kind_name(FailureKind kind) {
             return "validation";
         case FailureKind::Internal:
             return "internal";
+        case FailureKind::Denied:
+            return "denied";
     }
     return "internal";
 }

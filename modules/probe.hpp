@@ -39,7 +39,19 @@ namespace sonde::modules {
 
 class DialGuard;
 
-enum class FailureKind { None, Resolve, Connect, Tls, Timeout, Protocol, Validation, Internal };
+// Denied: the probe_policy refused every address the target resolved to (modules/common/
+// dial_guard.hpp); the module itself sees a failed lookup.
+enum class FailureKind {
+    None,
+    Resolve,
+    Connect,
+    Tls,
+    Timeout,
+    Protocol,
+    Validation,
+    Internal,
+    Denied
+};
 
 const char* failure_kind_name(FailureKind kind);  // "resolve", "connect", ... ("" for None)
 

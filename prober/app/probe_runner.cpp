@@ -165,6 +165,10 @@ void ProbeRun::finish(modules::ProbeOutcome outcome) {
     report.log = log_.take_lines();
     if (guard_) {
         report.denied = guard_->denial();
+        if (report.denied && !report.success) {
+            // The module saw a lookup with no address left: it is the policy that failed it.
+            report.failure = modules::FailureKind::Denied;
+        }
     }
     auto callback = std::move(report_);
     callback(std::move(report));  // last statement: the owner may now defer-delete this run

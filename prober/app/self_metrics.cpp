@@ -24,7 +24,7 @@ SelfMetrics::SelfMetrics() : registry_(std::make_shared<prometheus::Registry>())
              .Name("sonde_probe_failures_total")
              .Help(
                  "Failed probes by module and reason (resolve, connect, tls, timeout, "
-                 "protocol, validation, internal).")
+                 "protocol, validation, internal, denied).")
              .Register(*registry_);
     inflight_ = &prometheus::BuildGauge()
                      .Name("sonde_inflight_probes")

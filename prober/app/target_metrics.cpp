@@ -126,7 +126,7 @@ constexpr const char* kLastRunHelp =
     "Unix time at which the last scheduled probe of this target ended.";
 constexpr const char* kFailureHelp =
     "Why the last scheduled probe of this target failed (resolve, connect, "
-    "tls, timeout, protocol, validation, internal); absent after a success.";
+    "tls, timeout, protocol, validation, internal, denied); absent after a success.";
 
 }  // namespace
 

@@ -312,6 +312,8 @@ TEST_CASE("policy: scheduled probes follow the policy's scheduled key", "[integr
             const bool applies = !scheduled || scheduled_key;
             CHECK(report->denied.has_value() == applies);
             CHECK(report->success == !applies);
+            CHECK(report->failure ==
+                  (applies ? modules::FailureKind::Denied : modules::FailureKind::None));
         }
     }
     resolver->reset();
