@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -120,10 +121,16 @@ void Scheduler::rebuild(bool prompt_new) {
             ++it;
         }
     }
+    // New entries are made first and armed after: making 100k of them takes a few hundred
+    // milliseconds of the loop, and runs armed early in that pass would be due, and late,
+    // before it ends. Arming alone is a small fraction of it.
+    std::vector<Entry*> added;
     for (const auto& [key, target] : wanted) {
         auto it = entries_.find(key);
         if (it == entries_.end()) {
-            add(key, *target, prompt_new);
+            if (Entry* entry = add(key, *target)) {
+                added.push_back(entry);
+            }
         } else if (it->second->target.interval != target->interval) {
             // Same target, new interval: keep its record, move it to its phase in the new one.
             Entry& entry = *it->second;
@@ -131,9 +138,16 @@ void Scheduler::rebuild(bool prompt_new) {
             arm(entry, first_delay_ms(key, interval_ms(entry.target), wall_now_ms()));
         }
     }
+    for (Entry* entry : added) {
+        const std::uint64_t interval = interval_ms(entry->target);
+        // A target that just appeared is probed within a second (its hash spreads a burst of
+        // new ones over that second); the rest wait for their phase.
+        arm(*entry, prompt_new ? stable_hash(*entry->key) % std::min<std::uint64_t>(interval, 1000)
+                               : first_delay_ms(*entry->key, interval, wall_now_ms()));
+    }
 }
 
-void Scheduler::add(const std::string& key, const discovery::Target& target, bool prompt) {
+Scheduler::Entry* Scheduler::add(const std::string& key, const discovery::Target& target) {
     auto entry = std::make_unique<Entry>();
     entry->owner = this;
     entry->target = target;
@@ -143,14 +157,10 @@ void Scheduler::add(const std::string& key, const discovery::Target& target, boo
     if (rc != 0) {
         // Out of resources: the target is left out rather than half scheduled; the count of
         // scheduled targets on /metrics shows it.
-        return;
+        return nullptr;
     }
     ref.key = &entries_.emplace(key, std::move(entry)).first->first;
-    const std::uint64_t interval = interval_ms(ref.target);
-    // A target that just appeared is probed within a second (its hash spreads a burst of new
-    // ones over that second); the rest wait for their phase.
-    arm(ref, prompt ? stable_hash(key) % std::min<std::uint64_t>(interval, 1000)
-                    : first_delay_ms(key, interval, wall_now_ms()));
+    return &ref;
 }
 
 void Scheduler::arm(Entry& entry, std::uint64_t delay_ms) {

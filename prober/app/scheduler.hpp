@@ -116,7 +116,8 @@ private:
         TargetRecord record;
     };
 
-    void add(const std::string& key, const discovery::Target& target, bool prompt);
+    // A new entry with its timer, not armed yet; null when the timer could not be made.
+    Entry* add(const std::string& key, const discovery::Target& target);
     void arm(Entry& entry, std::uint64_t delay_ms);
     static void on_due(uv_timer_t* timer) noexcept;
     void start_run(Entry& entry, ProbeAdmission::Slot slot);

@@ -346,7 +346,12 @@ TEST_CASE("hostile: 10,000 probes against hostile peers leave no descriptor and 
         CHECK(tally.max_duration <= kTimeout + kResourcesSlack);
         CHECK(fds_warm == fds_before);
         CHECK(fds_after == fds_before);
-        CHECK(rss_after - rss_warm < kMaxRssGrowthBytes);
+        if (!test::kSanitized) {
+            // ASan keeps freed memory in quarantine (256 MB in this process, whose options are
+            // fixed at its start): RSS grows by that whatever the probes do. LeakSanitizer checks
+            // this build at exit; the plain build checks the growth.
+            CHECK(rss_after - rss_warm < kMaxRssGrowthBytes);
+        }
         wrong_ids.close();
     }
     REQUIRE(h.close() == 0);
