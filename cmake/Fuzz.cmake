@@ -15,13 +15,9 @@ target_compile_options(llhttp PRIVATE ${sonde_fuzz_flags})
 
 # One library of every source a fuzzer reaches; each fuzzer links only the objects it uses.
 # Adding a fuzzer for other code means naming its sources here (the linker says which).
-add_library(sonde_fuzz_code STATIC
-    config/accept_encoding.cpp config/builtin_config.cpp config/config.cpp
-    config/decode_discovery.cpp config/decode_dns.cpp config/decode_http.cpp
-    config/decode_icmp_grpc.cpp config/decode_module.cpp config/decode_stream.cpp
-    config/decode_targets.cpp config/decode_tls_auth.cpp config/dns_names.cpp
-    config/duration.cpp config/loader.cpp config/render.cpp config/size.cpp
-    config/yaml_decode.cpp
+# The whole config folder (every decoder the loader dispatches to), the rest by name.
+file(GLOB sonde_fuzz_config_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/config/*.cpp)
+add_library(sonde_fuzz_code STATIC ${sonde_fuzz_config_sources}
     prober/net/http_response_parser.cpp prober/net/http_request.cpp prober/net/decompress.cpp
     prober/net/url.cpp
     modules/http/http_url.cpp modules/http/redirect_policy.cpp modules/http/body_decoder.cpp
@@ -29,6 +25,9 @@ add_library(sonde_fuzz_code STATIC
     discovery/target.cpp discovery/kubernetes/watch_events.cpp
     discovery/kubernetes/derive_targets.cpp)
 target_include_directories(sonde_fuzz_code PUBLIC ${PROJECT_SOURCE_DIR})
+# One object per source, so that a fuzzer links only what it reaches (a unity batch would pull
+# its neighbours and their libraries in).
+set_target_properties(sonde_fuzz_code PROPERTIES UNITY_BUILD OFF)
 target_compile_options(sonde_fuzz_code PUBLIC ${sonde_fuzz_flags})
 # The usual warnings, but not as errors: clang and GCC disagree on some, and a fuzz build
 # exists to run the fuzzers, not to hold the code to a second compiler's opinions.

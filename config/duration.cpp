@@ -2,6 +2,8 @@
 
 #include <cstdint>
 
+#include "config/ascii.hpp"
+
 namespace sonde::config {
 namespace {
 
@@ -24,11 +26,7 @@ constexpr Unit kUnits[] = {
     {"h", 3600ULL * 1000 * 1000 * 1000},
 };
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-Error invalid(std::string_view text) {
+Error invalid_duration(std::string_view text) {
     return unexpected("time: invalid duration \"" + std::string(text) + "\"");
 }
 
@@ -47,23 +45,23 @@ Result<Duration> parse_go_duration(std::string_view text) {
         return Duration{0};
     }
     if (s.empty()) {
-        return invalid(text);
+        return invalid_duration(text);
     }
     std::uint64_t total = 0;
     while (!s.empty()) {
-        if (!(s.front() == '.' || is_digit(s.front()))) {
-            return invalid(text);
+        if (!(s.front() == '.' || is_ascii_digit(s.front()))) {
+            return invalid_duration(text);
         }
         // The integer part; Go refuses it as soon as it could overflow.
         std::uint64_t whole = 0;
         std::size_t digits = 0;
-        while (digits < s.size() && is_digit(s[digits])) {
+        while (digits < s.size() && is_ascii_digit(s[digits])) {
             if (whole > kLimit / 10) {
-                return invalid(text);
+                return invalid_duration(text);
             }
             whole = whole * 10 + static_cast<std::uint64_t>(s[digits] - '0');
             if (whole > kLimit) {
-                return invalid(text);
+                return invalid_duration(text);
             }
             ++digits;
         }
@@ -77,7 +75,7 @@ Result<Duration> parse_go_duration(std::string_view text) {
             s.remove_prefix(1);
             std::size_t i = 0;
             bool overflow = false;
-            while (i < s.size() && is_digit(s[i])) {
+            while (i < s.size() && is_ascii_digit(s[i])) {
                 if (!overflow) {
                     if (fraction > (kLimit - 1) / 10) {
                         overflow = true;
@@ -97,10 +95,10 @@ Result<Duration> parse_go_duration(std::string_view text) {
             s.remove_prefix(i);
         }
         if (!pre && !post) {
-            return invalid(text);
+            return invalid_duration(text);
         }
         std::size_t unit_length = 0;
-        while (unit_length < s.size() && s[unit_length] != '.' && !is_digit(s[unit_length])) {
+        while (unit_length < s.size() && s[unit_length] != '.' && !is_ascii_digit(s[unit_length])) {
             ++unit_length;
         }
         if (unit_length == 0) {
@@ -119,19 +117,19 @@ Result<Duration> parse_go_duration(std::string_view text) {
                               "\" in duration \"" + std::string(text) + "\"");
         }
         if (whole > kLimit / unit->nanoseconds) {
-            return invalid(text);
+            return invalid_duration(text);
         }
         whole *= unit->nanoseconds;
         if (fraction > 0) {
             whole += static_cast<std::uint64_t>(static_cast<double>(fraction) *
                                                 (static_cast<double>(unit->nanoseconds) / scale));
             if (whole > kLimit) {
-                return invalid(text);
+                return invalid_duration(text);
             }
         }
         total += whole;
         if (total > kLimit) {
-            return invalid(text);
+            return invalid_duration(text);
         }
     }
     if (negative) {
@@ -139,7 +137,7 @@ Result<Duration> parse_go_duration(std::string_view text) {
         return Duration{static_cast<std::int64_t>(~total + 1)};
     }
     if (total > kLimit - 1) {
-        return invalid(text);
+        return invalid_duration(text);
     }
     return Duration{static_cast<std::int64_t>(total)};
 }

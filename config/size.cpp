@@ -2,16 +2,18 @@
 
 #include <cmath>
 
+#include "config/ascii.hpp"
+
 namespace sonde::config {
 namespace {
 
-struct Unit {
+struct SizeUnit {
     std::string_view name;
     double multiplier;
 };
 
 constexpr double kKi = 1024.0;
-constexpr Unit kUnits[] = {
+constexpr SizeUnit kSizeUnits[] = {
     {"B", 1.0},
     {"KB", kKi},
     {"KiB", kKi},
@@ -27,11 +29,7 @@ constexpr Unit kUnits[] = {
     {"EiB", kKi* kKi* kKi* kKi* kKi* kKi},
 };
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
-
-Error invalid(std::string_view text) {
+Error invalid_size(std::string_view text) {
     return unexpected("units: invalid " + std::string(text));
 }
 
@@ -49,16 +47,16 @@ Result<std::int64_t> parse_base2_bytes(std::string_view text) {
         return std::int64_t{0};
     }
     if (s.empty()) {
-        return invalid(text);
+        return invalid_size(text);
     }
     double total = 0;
     while (!s.empty()) {
-        if (!(s.front() == '.' || is_digit(s.front()))) {
-            return invalid(text);
+        if (!(s.front() == '.' || is_ascii_digit(s.front()))) {
+            return invalid_size(text);
         }
         double part = 0;
         std::size_t i = 0;
-        while (i < s.size() && is_digit(s[i])) {
+        while (i < s.size() && is_ascii_digit(s[i])) {
             part = part * 10 + (s[i] - '0');
             ++i;
         }
@@ -70,7 +68,7 @@ Result<std::int64_t> parse_base2_bytes(std::string_view text) {
             double scale = 1;
             std::size_t j = 0;
             double fraction = 0;
-            while (j < s.size() && is_digit(s[j])) {
+            while (j < s.size() && is_ascii_digit(s[j])) {
                 fraction = fraction * 10 + (s[j] - '0');
                 scale *= 10;
                 ++j;
@@ -80,16 +78,16 @@ Result<std::int64_t> parse_base2_bytes(std::string_view text) {
             s.remove_prefix(j);
         }
         if (!pre && !post) {
-            return invalid(text);
+            return invalid_size(text);
         }
         std::size_t unit_length = 0;
-        while (unit_length < s.size() && s[unit_length] != '.' && !is_digit(s[unit_length])) {
+        while (unit_length < s.size() && s[unit_length] != '.' && !is_ascii_digit(s[unit_length])) {
             ++unit_length;
         }
         const std::string_view unit_name = s.substr(0, unit_length);
         s.remove_prefix(unit_length);
-        const Unit* unit = nullptr;
-        for (const Unit& candidate : kUnits) {
+        const SizeUnit* unit = nullptr;
+        for (const SizeUnit& candidate : kSizeUnits) {
             if (candidate.name == unit_name) {
                 unit = &candidate;
             }
