@@ -86,6 +86,13 @@ void Scheduler::update(const std::string& source, discovery::TargetSet targets) 
         return;
     }
     const bool first = sources_seen_.insert(source).second;
+    const auto current = sources_.find(source);
+    const bool unchanged = current == sources_.end() ? targets.empty() : current->second == targets;
+    if (unchanged) {
+        // A reload with the same targets, or a source with none yet saying so: a rebuild would
+        // change nothing, and with 100k targets it holds the loop for tens of milliseconds.
+        return;
+    }
     if (targets.empty()) {
         sources_.erase(source);
     } else {
