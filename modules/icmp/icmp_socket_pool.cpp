@@ -14,6 +14,7 @@
 
 #include "modules/icmp/icmp_packet.hpp"
 #include "prober/core/uv_handle.hpp"
+#include "prober/net/fd_budget.hpp"
 
 namespace sonde::modules::icmp {
 namespace {
@@ -36,6 +37,16 @@ struct OpenedSocket {
     IcmpSocketKind kind = IcmpSocketKind::Raw;
 };
 
+// A socket past the descriptors left for probes (prober/net/fd_budget.hpp) is closed at once:
+// a pool socket lives as long as sonde, and must not take one kept for serving.
+Result<OpenedSocket> admitted(OpenedSocket opened) {
+    if (net::FdBudget::admit(opened.fd) != 0) {
+        ::close(opened.fd);
+        return unexpected("socket: too many open files");
+    }
+    return opened;
+}
+
 // Datagram first (unprivileged where net.ipv4.ping_group_range allows, which it also does for
 // IPv6), raw second.
 Result<OpenedSocket> open_icmp_socket(int family) {
@@ -43,12 +54,12 @@ Result<OpenedSocket> open_icmp_socket(int family) {
         family == AF_INET6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
     int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd >= 0) {
-        return OpenedSocket{fd, IcmpSocketKind::Datagram};
+        return admitted(OpenedSocket{fd, IcmpSocketKind::Datagram});
     }
     const int datagram_error = errno;
     fd = ::socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
     if (fd >= 0) {
-        return OpenedSocket{fd, IcmpSocketKind::Raw};
+        return admitted(OpenedSocket{fd, IcmpSocketKind::Raw});
     }
     const int raw_error = errno;
     if (is_permission_error(raw_error) &&

@@ -166,7 +166,9 @@ double sample_or_zero(const test::Samples& samples, const std::string& name) {
     return it == samples.end() ? 0 : it->second;
 }
 
-constexpr const char* kHoldModule = "modules:\n  hold:\n    prober: http\n    timeout: 20s\n";
+constexpr const char* kHoldModule =
+    "modules:\n  hold:\n    prober: http\n    timeout: 20s\n"
+    "  ping:\n    prober: icmp\n    timeout: 2s\n    icmp: {preferred_ip_protocol: ip4}\n";
 
 std::string hold_targets(const std::vector<std::string>& urls) {
     std::string text = "targets:\n  - module: hold\n    interval: 1m\n    targets:\n";
@@ -324,6 +326,15 @@ TEST_CASE(
     CHECK(refused.status == 200);
     CHECK(refused.body.find("too many open files") != std::string::npos);
     CHECK(refused.body.find("probe_success 0") != std::string::npos);
+    // The first ping opens the ICMP pool's socket, which lives on: not from the reserve either
+    // (root or CAP_NET_RAW needed for it; CI runs as root).
+    const bool can_ping = ::geteuid() == 0;
+    if (can_ping) {
+        const auto ping =
+            test::http_request(port, "GET", "/probe?module=ping&debug=true&target=127.0.0.1");
+        CHECK(ping.body.find("socket: too many open files") != std::string::npos);
+        CHECK(ping.body.find("probe_success 0") != std::string::npos);
+    }
 
     // The held probes end, their descriptors are freed: probes work again.
     hold.release();
@@ -332,6 +343,10 @@ TEST_CASE(
             test::http_request(port, "GET", "/probe?module=hold&target=" + hold.url());
         return reply.body.find("probe_success 1") != std::string::npos;
     }));
+    if (can_ping) {
+        const auto ping = test::http_request(port, "GET", "/probe?module=ping&target=127.0.0.1");
+        CHECK(ping.body.find("probe_success 1") != std::string::npos);
+    }
     CHECK(test::http_request(port, "GET", "/-/healthy").status == 200);
 }
 
