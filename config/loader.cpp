@@ -1,15 +1,12 @@
 #include "config/loader.hpp"
 
 #include <array>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <openssl/evp.h>
 #include <yaml-cpp/yaml.h>
 
 #include "config/decoders.hpp"
+#include "config/file_text.hpp"
 
 namespace sonde::config {
 namespace {
@@ -63,16 +60,11 @@ Result<LoadedConfig> load_config_text(std::string_view text, const std::string& 
 }
 
 Result<LoadedConfig> load_config_file(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        return unexpected(path + ": cannot open: " + std::strerror(errno));
+    const FileText text = read_file_text(path);
+    if (!text.ok) {
+        return unexpected(path + ": cannot " + text.step + ": " + text.reason);
     }
-    std::ostringstream bytes;
-    bytes << file.rdbuf();
-    if (file.bad()) {
-        return unexpected(path + ": cannot read: " + std::strerror(errno));
-    }
-    return load_config_text(bytes.str(), path);
+    return load_config_text(text.bytes, path);
 }
 
 }  // namespace sonde::config

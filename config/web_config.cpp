@@ -1,12 +1,8 @@
 #include "config/web_config.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include <yaml-cpp/yaml.h>
 
+#include "config/file_text.hpp"
 #include "config/yaml_decode.hpp"
 
 namespace sonde::config {
@@ -317,19 +313,14 @@ Result<WebConfig> load_web_config_text(std::string_view text, const std::string&
 }
 
 Result<WebConfig> load_web_config_file(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        return unexpected(path + ": cannot open: " + std::strerror(errno));
-    }
-    std::ostringstream bytes;
-    bytes << file.rdbuf();
-    if (file.bad()) {
-        return unexpected(path + ": cannot read: " + std::strerror(errno));
+    const FileText text = read_file_text(path);
+    if (!text.ok) {
+        return unexpected(path + ": cannot " + text.step + ": " + text.reason);
     }
     const auto slash = path.rfind('/');
     const std::string dir =
         slash == std::string::npos ? "" : path.substr(0, slash == 0 ? 1 : slash);
-    return load_web_config_text(bytes.str(), path, dir);
+    return load_web_config_text(text.bytes, path, dir);
 }
 
 }  // namespace sonde::config

@@ -1,13 +1,10 @@
 #include "discovery/kubernetes/kube_client_config.hpp"
 
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include <yaml-cpp/yaml.h>
 
+#include "config/file_text.hpp"
 #include "prober/net/ip_address.hpp"
 #include "prober/net/url.hpp"
 
@@ -190,16 +187,11 @@ std::string KubeClientConfig::authority() const {
 }
 
 Result<std::string> read_file(const std::string& path) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
-        return unexpected("cannot open " + path + ": " + std::strerror(errno));
+    config::FileText text = config::read_file_text(path);
+    if (!text.ok) {
+        return unexpected("cannot " + std::string(text.step) + " " + path + ": " + text.reason);
     }
-    std::ostringstream bytes;
-    bytes << file.rdbuf();
-    if (file.bad()) {
-        return unexpected("cannot read " + path + ": " + std::strerror(errno));
-    }
-    return bytes.str();
+    return std::move(text.bytes);
 }
 
 std::string trim_space(std::string_view text) {

@@ -1,27 +1,19 @@
 #include "prober/net/web_tls.hpp"
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
+
+#include "config/file_text.hpp"
 
 namespace sonde::net {
 namespace {
 
 Result<std::string> read_file(const std::string& path, const char* field) {
-    std::ifstream file(path, std::ios::binary);
-    if (!file) {
+    config::FileText text = config::read_file_text(path);
+    if (!text.ok) {
         return unexpected(std::string("failed to read ") + field + " (" + path +
-                          "): " + std::strerror(errno));
+                          "): " + text.reason);
     }
-    std::ostringstream bytes;
-    bytes << file.rdbuf();
-    if (file.bad()) {
-        return unexpected(std::string("failed to read ") + field + " (" + path +
-                          "): " + std::strerror(errno));
-    }
-    return bytes.str();
+    return std::move(text.bytes);
 }
 
 std::string joined(const std::vector<std::string>& names) {

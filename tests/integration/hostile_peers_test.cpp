@@ -29,6 +29,7 @@
 #include "prober/net/tls_context.hpp"
 #include "tests/support/build_flavor.hpp"
 #include "tests/support/dns_test_server.hpp"
+#include "tests/support/hostile_modules.hpp"
 #include "tests/support/hostile_tcp_server.hpp"
 #include "tests/support/icmp_probe_harness.hpp"
 #include "tests/support/metric_value.hpp"
@@ -59,61 +60,6 @@ std::shared_ptr<const net::TlsServerContext> server_context(const std::string& c
     auto ctx = net::make_tls_server_context(chain_pem, key_pem);
     REQUIRE(ctx.has_value());
     return *ctx;
-}
-
-std::string peers_modules_yaml(const std::string& ca_file) {
-    return R"(modules:
-  tcp_banner:
-    prober: tcp
-    tcp:
-      preferred_ip_protocol: ip4
-      query_response:
-      - expect: "^220 "
-  tcp_tls:
-    prober: tcp
-    tcp:
-      preferred_ip_protocol: ip4
-      tls: true
-      tls_config:
-        ca_file: )" +
-           ca_file + R"(
-        server_name: localhost
-  http:
-    prober: http
-    http:
-      preferred_ip_protocol: ip4
-  https:
-    prober: http
-    http:
-      preferred_ip_protocol: ip4
-      tls_config:
-        ca_file: )" +
-           ca_file + R"(
-        server_name: localhost
-  dns_udp:
-    prober: dns
-    dns:
-      preferred_ip_protocol: ip4
-      query_name: example.com
-      transport_protocol: udp
-  dns_tcp:
-    prober: dns
-    dns:
-      preferred_ip_protocol: ip4
-      query_name: example.com
-      transport_protocol: tcp
-  dns_tls:
-    prober: dns
-    dns:
-      preferred_ip_protocol: ip4
-      query_name: example.com
-      transport_protocol: tcp
-      dns_over_tls: true
-      tls_config:
-        ca_file: )" +
-           ca_file + R"(
-        server_name: localhost
-)";
 }
 
 std::string target_for(const std::string& module, const std::string& address) {
@@ -161,7 +107,7 @@ TEST_CASE("hostile: a peer that accepts and never answers times out in the phase
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         test::HostileTcpServer server(h.loop(), {Hostility::Silent});
         struct Case {
@@ -195,7 +141,7 @@ TEST_CASE("hostile: a slowloris peer (one byte per second) times out at the dead
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         const std::string module = GENERATE(as<std::string>{}, "http", "tcp_banner");
         test::HostileOptions options{Hostility::Drip};
@@ -222,7 +168,7 @@ TEST_CASE("hostile: headers that keep coming slowly time out at the deadline",
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         test::HostileOptions options{Hostility::EndlessHeaders};
         options.interval_ms = 20;
@@ -240,7 +186,7 @@ TEST_CASE("hostile: a body that keeps coming slowly times out at the deadline",
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         test::HostileOptions options{Hostility::EndlessBody};
         options.interval_ms = 20;
@@ -261,7 +207,7 @@ TEST_CASE("hostile: a TLS handshake stalled after half the server's flight times
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         test::HostileOptions options{Hostility::TlsStall};
         options.tls = server_context(pki.leaf.cert_pem, pki.leaf.key_pem);
@@ -305,7 +251,7 @@ TEST_CASE("hostile: a 100-certificate chain is handled at once", "[integration][
     test::TestCert leaf;
     const std::string chain = long_chain(pki.ca, 99, &leaf);
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()) + R"(  tcp_tls_insecure:
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()) + R"(  tcp_tls_insecure:
     prober: tcp
     tcp:
       preferred_ip_protocol: ip4
@@ -349,7 +295,7 @@ TEST_CASE("hostile: probes destroyed while stuck on hostile peers leave nothing 
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         test::HostileTcpServer silent(h.loop(), {Hostility::Silent});
         test::HostileOptions drip{Hostility::Drip};
@@ -422,7 +368,7 @@ TEST_CASE("hostile: DNS replies with the wrong id, however many, never end the p
     CAPTURE(module);
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         SECTION("only wrong ids: the deadline ends it") {
             test::DnsTestServer server(
@@ -503,7 +449,7 @@ TEST_CASE("hostile: a DNS reply pointing past its own end fails at once with the
     const std::string module = GENERATE(as<std::string>{}, "dns_udp", "dns_tcp");
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     for (const auto& c : cases) {
         CAPTURE(module, c.what);
         test::DnsTestServer server(h.loop(), [&](std::string_view q) {
@@ -526,7 +472,7 @@ TEST_CASE("hostile: a DNS-over-TCP length that promises more than comes times ou
           "[integration][hostile]") {
     Pki pki;
     test::ProbeHarness h;
-    h.load(peers_modules_yaml(pki.ca_file.path()));
+    h.load(test::hostile_modules_yaml(pki.ca_file.path()));
     {
         // The framing says 65535 bytes; twelve come, then nothing. The greeting goes out on
         // accept, before the query: the probe reads it as the start of its reply.

@@ -25,6 +25,7 @@
 #include "prober/net/tls_context.hpp"
 #include "tests/support/build_flavor.hpp"
 #include "tests/support/dns_test_server.hpp"
+#include "tests/support/hostile_modules.hpp"
 #include "tests/support/hostile_tcp_server.hpp"
 #include "tests/support/loop_fixture.hpp"
 #include "tests/support/test_certs.hpp"
@@ -82,50 +83,6 @@ rlim_t raise_descriptor_limit() {
         REQUIRE(::getrlimit(RLIMIT_NOFILE, &limit) == 0);
     }
     return limit.rlim_cur;
-}
-
-std::string resources_modules_yaml(const std::string& ca_file) {
-    return R"(modules:
-  tcp_banner:
-    prober: tcp
-    tcp:
-      preferred_ip_protocol: ip4
-      query_response:
-      - expect: "^220 "
-  tcp_tls:
-    prober: tcp
-    tcp:
-      preferred_ip_protocol: ip4
-      tls: true
-      tls_config:
-        ca_file: )" +
-           ca_file + R"(
-        server_name: localhost
-  http:
-    prober: http
-    http:
-      preferred_ip_protocol: ip4
-  https:
-    prober: http
-    http:
-      preferred_ip_protocol: ip4
-      tls_config:
-        ca_file: )" +
-           ca_file + R"(
-        server_name: localhost
-  dns_udp:
-    prober: dns
-    dns:
-      preferred_ip_protocol: ip4
-      query_name: example.com
-      transport_protocol: udp
-  dns_tcp:
-    prober: dns
-    dns:
-      preferred_ip_protocol: ip4
-      query_name: example.com
-      transport_protocol: tcp
-)";
 }
 
 struct Kind {
@@ -245,7 +202,7 @@ TEST_CASE("hostile: 10,000 probes against hostile peers leave no descriptor and 
     auto tls = net::make_tls_server_context(leaf.cert_pem, leaf.key_pem);
     REQUIRE(tls.has_value());
 
-    Runner h(resources_modules_yaml(ca_file.path()));
+    Runner h(test::hostile_modules_yaml(ca_file.path()));
     {
         test::HostileTcpServer silent(h.loop(), {Hostility::Silent});
         test::HostileOptions drip{Hostility::Drip};

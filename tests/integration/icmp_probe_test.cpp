@@ -16,6 +16,7 @@
 #include "modules/icmp/icmp_socket_pool.hpp"
 #include "tests/support/icmp_probe_harness.hpp"
 #include "tests/support/metric_value.hpp"
+#include "tests/support/netns.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace sonde {
@@ -298,68 +299,17 @@ TEST_CASE("icmp pool: one reply per echo with ids and sequences kept apart",
     CHECK(second == 1);
 }
 
-// The tests below run inside a network namespace: this binary re-executes itself under
-// `unshare -n`, after a shell there has brought up lo and set the namespace's own sysctls.
-// The host's sysctls are never touched.
-
-std::string self_path() {
-    std::vector<char> path(4096);
-    const auto n = ::readlink("/proc/self/exe", path.data(), path.size() - 1);
-    REQUIRE(n > 0);
-    return std::string(path.data(), static_cast<std::size_t>(n));
-}
-
-// run_command() does not search PATH.
-std::string find_tool(const char* name) {
-    for (const char* dir : {"/usr/bin/", "/bin/", "/usr/sbin/", "/sbin/"}) {
-        std::string path = std::string(dir) + name;
-        if (::access(path.c_str(), X_OK) == 0) {
-            return path;
-        }
-    }
-    return name;
-}
-
-bool in_child() {
-    return std::getenv("SONDE_ICMP_NETNS_CHILD") != nullptr;
-}
-
-// Runs the hidden test case `child_test` in a new network namespace after `setup` (shell
-// commands). Returns false (after WARN, or FAIL under CI) when namespaces are not permitted.
-bool run_in_netns(const std::string& setup, const std::string& child_test) {
-    const std::string unshare = find_tool("unshare");
-    std::vector<std::string> argv{unshare, "-n"};
-    if (::geteuid() != 0) {
-        argv.emplace_back("--map-root-user");
-    }
-    argv.insert(argv.end(), {"--", "sh", "-c",
-                             "ip link set lo up && " + setup +
-                                 " && SONDE_ICMP_NETNS_CHILD=1 exec \"$0\" \"$1\" --use-colour no",
-                             self_path(), child_test});
-    const auto probe = test::run_command({unshare, "-n", "--map-root-user", "true"});
-    const auto as_root = test::run_command({unshare, "-n", "true"});
-    if (probe.exit_code != 0 && as_root.exit_code != 0) {
-        if (std::getenv("CI") != nullptr) {
-            FAIL("cannot create a network namespace: " + as_root.output);
-        }
-        WARN("skipped: cannot create a network namespace: " + as_root.output);
-        return false;
-    }
-    const auto result = test::run_command(argv);
-    INFO(result.output);
-    CHECK(result.exit_code == 0);
-    CHECK(result.output.find("All tests passed") != std::string::npos);
-    return true;
-}
+// The tests below run inside a network namespace (tests/support/netns.hpp): the host's
+// sysctls are never touched.
 
 TEST_CASE("icmp uses an unprivileged datagram socket where ping_group_range allows it",
           "[integration][icmp]") {
-    (void)run_in_netns("sysctl -qw net.ipv4.ping_group_range='0 2147483647'",
-                       "icmp netns child: datagram socket");
+    (void)test::run_in_netns("sysctl -qw net.ipv4.ping_group_range='0 2147483647'",
+                             "icmp netns child: datagram socket");
 }
 
 TEST_CASE("icmp netns child: datagram socket", "[.][icmp-netns-child]") {
-    REQUIRE(in_child());
+    REQUIRE(test::in_netns_child());
     test::IcmpProbeHarness h;
     h.load(kIcmpModules);
     for (const auto& [module, target] :
@@ -405,11 +355,12 @@ TEST_CASE("icmp netns child: datagram socket", "[.][icmp-netns-child]") {
 }
 
 TEST_CASE("icmp: nothing answers, so the deadline ends the probe", "[integration][icmp]") {
-    (void)run_in_netns("sysctl -qw net.ipv4.icmp_echo_ignore_all=1", "icmp netns child: no reply");
+    (void)test::run_in_netns("sysctl -qw net.ipv4.icmp_echo_ignore_all=1",
+                             "icmp netns child: no reply");
 }
 
 TEST_CASE("icmp netns child: no reply", "[.][icmp-netns-child]") {
-    REQUIRE(in_child());
+    REQUIRE(test::in_netns_child());
     test::IcmpProbeHarness h;
     h.load(kIcmpModules);
     const auto report = h.run("icmp_v4", "127.0.0.1", 0.3);
