@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "tests/support/silent_listener.hpp"
 #include "tests/support/sonde_process.hpp"
 #include "tests/support/subprocess.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -201,31 +202,6 @@ TEST_CASE("promtool accepts what /probe and /metrics serve", "[integration][cli]
 namespace sonde {
 namespace {
 
-// A TCP listener that never accepts: the kernel completes the handshake, nobody ever speaks.
-class SilentListener {
-public:
-    SilentListener() {
-        fd_ = socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd_ >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(listen(fd_, 16) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-        port_ = ntohs(addr.sin_port);
-    }
-    ~SilentListener() { close(fd_); }
-    SilentListener(const SilentListener&) = delete;
-    SilentListener& operator=(const SilentListener&) = delete;
-    std::uint16_t port() const { return port_; }
-
-private:
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-};
-
 TEST_CASE("SIGTERM with probes in flight exits 0 without waiting for them", "[integration][cli]") {
     test::TempDir dir;
     const std::string config = dir.write("sonde.yml", R"yaml(modules:
@@ -236,7 +212,7 @@ TEST_CASE("SIGTERM with probes in flight exits 0 without waiting for them", "[in
       query_response:
       - expect: "^never"
 )yaml");
-    SilentListener silent;
+    test::SilentListener silent;
     test::SondeProcess sonde({"--config.file=" + config});
     // Three /probe requests whose probes would wait 60 s for a banner that never comes.
     std::vector<int> clients;

@@ -24,6 +24,7 @@
 
 #include "tests/support/fake_kube_api.hpp"
 #include "tests/support/metrics_parse.hpp"
+#include "tests/support/silent_listener.hpp"
 #include "tests/support/sonde_process.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/threaded_tcp_server.hpp"
@@ -57,32 +58,6 @@ test::Samples wait_for(std::uint16_t port, const char* what,
         std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
 }
-
-// A TCP listener that never accepts: the kernel completes handshakes until its backlog is full
-// and then drops SYNs. Either way nobody ever answers.
-class SilentListener {
-public:
-    SilentListener() {
-        fd_ = socket(AF_INET, SOCK_STREAM, 0);
-        REQUIRE(fd_ >= 0);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-        REQUIRE(listen(fd_, 4096) == 0);
-        socklen_t len = sizeof addr;
-        REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-        port_ = ntohs(addr.sin_port);
-    }
-    ~SilentListener() { close(fd_); }
-    SilentListener(const SilentListener&) = delete;
-    SilentListener& operator=(const SilentListener&) = delete;
-    std::uint16_t port() const { return port_; }
-
-private:
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-};
 
 // Raises the soft descriptor limit to the hard one (children inherit it) and returns it.
 rlim_t raise_fd_limit() {
@@ -138,7 +113,7 @@ TEST_CASE("SIGTERM with thousands of probes in flight exits 0 at once, with the 
     CAPTURE(fd_limit, probes, scheduled);
     REQUIRE(probes >= 100);
 
-    SilentListener silent;
+    test::SilentListener silent(4096);
     const std::string peer = "127.0.0.1:" + std::to_string(silent.port());
     test::TempDir dir;
     std::string config = R"yaml(modules:

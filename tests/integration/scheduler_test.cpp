@@ -15,6 +15,7 @@
 #include "prober/net/resolver.hpp"
 #include "tests/support/loop_fixture.hpp"
 #include "tests/support/metrics_parse.hpp"
+#include "tests/support/silent_listener.hpp"
 #include "tests/support/threaded_tcp_server.hpp"
 
 namespace sonde {
@@ -31,28 +32,6 @@ constexpr const char* kSchedulerModules = R"(modules:
       query_response:
         - expect: "^never"
 )";
-
-// A socket that listens but never accepts: the kernel completes connections, nobody talks.
-class SilentListener {
-public:
-    SilentListener() {
-        fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-        sockaddr_in address{};
-        address.sin_family = AF_INET;
-        address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
-        REQUIRE(::listen(fd_, 16) == 0);
-        socklen_t length = sizeof address;
-        REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-        port_ = ntohs(address.sin_port);
-    }
-    ~SilentListener() { ::close(fd_); }
-    std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
-
-private:
-    int fd_ = -1;
-    std::uint16_t port_ = 0;
-};
 
 struct SchedulerFixture {
     test::LoopFixture fx{15000};
@@ -123,7 +102,7 @@ TEST_CASE("a scheduled target's result becomes series, and they vanish with the 
     CHECK(samples.at("sonde_scheduled_targets") == 1);
 
     // The same target handed over again with a new neighbour keeps its record and schedule.
-    SilentListener silent;
+    test::SilentListener silent;
     const auto stalled = target("stall", silent.address());
     s.scheduler->update("static", {up, stalled});
     CHECK(s.scheduler->scheduled() == 2);
@@ -144,7 +123,7 @@ TEST_CASE("a scheduled target's result becomes series, and they vanish with the 
 
 TEST_CASE("destroying the scheduler with a run in flight cancels it cleanly",
           "[integration][scheduler]") {
-    SilentListener silent;
+    test::SilentListener silent;
     SchedulerFixture s;
     s.scheduler->update("static", {target("stall", silent.address())});
     REQUIRE(s.fx.run_until([&] { return s.scheduler->running() == 1; }));
@@ -205,7 +184,7 @@ TEST_CASE("a target's run that lasts its whole interval is never overlapped by t
           "[integration][scheduler]") {
     // The stall module's 30 s timeout is capped to the 1 s interval: each run lasts until its
     // deadline, which falls on the next slot. That slot is skipped, not run beside it.
-    SilentListener silent;
+    test::SilentListener silent;
     SchedulerFixture s;
     s.scheduler->update("static", {target("stall", silent.address())});
     std::size_t most_running = 0;
@@ -318,7 +297,7 @@ TEST_CASE("runs beyond the in-flight cap wait for a slot, not skipped",
           "[integration][scheduler]") {
     // Three targets whose runs last until their timeout, with room for two at a time: the
     // third waits for a slot and runs late rather than not at all.
-    SilentListener silent;
+    test::SilentListener silent;
     SchedulerFixture s({}, 2);
     std::vector<discovery::Target> targets;
     for (int i = 0; i < 3; ++i) {
