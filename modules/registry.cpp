@@ -17,8 +17,9 @@ StartProbe find_prober(config::ProberKind kind) {
             return &icmp::start_icmp_probe;
         case config::ProberKind::Http:
             return &http::start_http_probe;
-        case config::ProberKind::Grpc:
         case config::ProberKind::Unix:
+            return &tcp::start_unix_probe;
+        case config::ProberKind::Grpc:
         case config::ProberKind::Websocket:
             return nullptr;
     }

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <uv.h>
 
@@ -31,7 +32,31 @@ std::optional<std::uint16_t> parse_port(const std::string& text) {
 class TcpProbeSession final : public ProbeSession {
 public:
     TcpProbeSession(ProbeContext& ctx, ProbeDone done)
-        : ctx_(ctx), config_(ctx.module.tcp), done_(std::move(done)) {}
+        : ctx_(ctx),
+          config_(ctx.module.tcp),
+          tls_(config_.tls),
+          query_response_(config_.query_response),
+          done_(std::move(done)) {}
+    // The unix prober: the module's unix block instead of its tcp block.
+    TcpProbeSession(ProbeContext& ctx, ProbeDone done, const config::UnixProbe& unix_socket)
+        : ctx_(ctx),
+          config_(ctx.module.tcp),
+          tls_(unix_socket.tls),
+          query_response_(unix_socket.query_response),
+          done_(std::move(done)) {}
+
+    // The target is the socket's path.
+    void start_unix() {
+        path_ = ctx_.target;
+        ctx_.log.info(tls_ ? "Dialing unix socket with TLS" : "Dialing unix socket without TLS",
+                      {{"path", path_}});
+        stream_ = std::make_unique<net::TcpStream>(ctx_.loop);
+        auto started = stream_->connect_unix(
+            path_, [this](int status, std::uint64_t at) { on_connected(status, at); });
+        if (!started) {
+            fail_later(FailureKind::Connect, "Error dialing unix socket", started.error());
+        }
+    }
 
     void start() {
         auto host_port = net::split_host_port(ctx_.target);
@@ -84,14 +109,24 @@ private:
     }
 
     void on_connected(int status, std::uint64_t /*at_ns*/) {
+        if (status != 0 && is_unix()) {
+            // As the exporter words it; other errors as Go's net package does.
+            const std::string reason =
+                status == UV_EACCES || status == UV_EPERM
+                    ? "permission denied connecting to unix socket " + path_
+                    : "dial unix " + path_ + ": connect: " + uv_error_text(status);
+            ctx_.log.error("Error dialing unix socket", {{"err", reason}});
+            finish(ProbeOutcome::fail(FailureKind::Connect, reason));
+            return;
+        }
         if (status != 0) {
             const std::string reason = "dial tcp " + endpoint() + ": " + uv_error_text(status);
             ctx_.log.error("Error dialing TCP", {{"err", reason}});
             finish(ProbeOutcome::fail(FailureKind::Connect, reason));
             return;
         }
-        dialog_.emplace(config_.query_response, ctx_.registry, ctx_.log);
-        if (config_.tls) {
+        dialog_.emplace(query_response_, ctx_.registry, ctx_.log);
+        if (tls_) {
             start_tls(/*starttls=*/false);
             return;
         }
@@ -127,7 +162,9 @@ private:
             [this, starttls](bool ok, std::uint64_t /*at_ns*/) {
                 if (!ok) {
                     const std::string reason = channel_->error();
-                    ctx_.log.error(starttls ? "TLS Handshake (client) failed" : "Error dialing TCP",
+                    ctx_.log.error(starttls    ? "TLS Handshake (client) failed"
+                                   : is_unix() ? "Error dialing unix socket"
+                                               : "Error dialing TCP",
                                    {{"err", reason}});
                     finish(ProbeOutcome::fail(FailureKind::Tls, reason));
                     return;
@@ -215,6 +252,8 @@ private:
         }
     }
 
+    bool is_unix() const { return !path_.empty(); }
+
     std::string endpoint() const {
         const std::string ip = address_.to_string();
         return (address_.is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(port_);
@@ -247,8 +286,11 @@ private:
     }
 
     ProbeContext& ctx_;
-    const config::TcpProbe& config_;
+    const config::TcpProbe& config_;  // the tcp prober's IP options
+    const bool tls_;
+    const std::vector<config::QueryResponse>& query_response_;
     ProbeDone done_;
+    std::string path_;  // the unix prober's socket
     std::string host_;
     std::uint16_t port_ = 0;
     std::optional<net::IpAddress> source_;
@@ -267,6 +309,12 @@ private:
 std::unique_ptr<ProbeSession> start_tcp_probe(ProbeContext& ctx, ProbeDone done) {
     auto session = std::make_unique<TcpProbeSession>(ctx, std::move(done));
     session->start();
+    return session;
+}
+
+std::unique_ptr<ProbeSession> start_unix_probe(ProbeContext& ctx, ProbeDone done) {
+    auto session = std::make_unique<TcpProbeSession>(ctx, std::move(done), ctx.module.unix_socket);
+    session->start_unix();
     return session;
 }
 

@@ -15,15 +15,20 @@ Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
     const config::Module& module) {
     using Ctx = std::shared_ptr<const net::TlsClientContext>;
     switch (module.prober) {
-        case config::ProberKind::Tcp: {
-            bool uses_tls = module.tcp.tls;
-            for (const auto& step : module.tcp.query_response) {
+        case config::ProberKind::Tcp:
+        case config::ProberKind::Unix: {
+            // The same dialog over either socket: TLS from the start or by a starttls step.
+            const bool is_tcp = module.prober == config::ProberKind::Tcp;
+            bool uses_tls = is_tcp ? module.tcp.tls : module.unix_socket.tls;
+            for (const auto& step :
+                 is_tcp ? module.tcp.query_response : module.unix_socket.query_response) {
                 uses_tls = uses_tls || step.starttls;
             }
             if (!uses_tls) {
                 return Ctx{};
             }
-            auto ctx = net::make_tls_client_context(module.tcp.tls_config);
+            auto ctx = net::make_tls_client_context(is_tcp ? module.tcp.tls_config
+                                                           : module.unix_socket.tls_config);
             if (!ctx) {
                 return unexpected(ctx.error());
             }
@@ -50,7 +55,6 @@ Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
         }
         case config::ProberKind::Icmp:
         case config::ProberKind::Grpc:
-        case config::ProberKind::Unix:
         case config::ProberKind::Websocket:
             return Ctx{};
     }

@@ -30,6 +30,30 @@ TcpStream::~TcpStream() {
 
 void TcpStream::close() {
     tcp_.reset();
+    pipe_.reset();
+}
+
+uv_stream_t* TcpStream::stream() const {
+    return tcp_ ? tcp_.as_stream() : pipe_.as_stream();
+}
+
+Result<void> TcpStream::connect_unix(const std::string& path, ConnectCallback on_connected) {
+    int rc = pipe_.init(this, [this](uv_pipe_t* p) { return uv_pipe_init(loop_.raw(), p, 0); });
+    if (rc != 0) {
+        return unexpected("socket: " + uv_error_text(rc));
+    }
+    auto req = std::make_unique<uv_connect_t>();
+    // libuv creates the socket inside uv_pipe_connect and reports every failure, even a
+    // refused socket(2), through the callback on a later iteration.
+    uv_pipe_connect(req.get(), pipe_.get(), path.c_str(), &TcpStream::on_connect);
+    if (FdBudget::admit(pipe_.as_handle()) != 0) {
+        pipe_.reset();  // the pending connect is cancelled; on_connect finds no owner
+        (void)req.release();
+        return unexpected("socket: " + uv_error_text(UV_EMFILE));
+    }
+    (void)req.release();  // freed in on_connect
+    on_connected_ = std::move(on_connected);
+    return {};
 }
 
 Result<void> TcpStream::connect(const IpAddress& address, std::uint16_t port,
@@ -94,10 +118,10 @@ Result<void> TcpStream::accept_from(uv_stream_t* server) {
 void TcpStream::start_reading(DataCallback on_data, EndCallback on_end) {
     on_data_ = std::move(on_data);
     on_end_ = std::move(on_end);
-    if (tcp_) {
+    if (is_open()) {
         // Restarting replaces the callbacks (a TLS upgrade takes the stream over).
-        uv_read_stop(tcp_.as_stream());
-        const int rc = uv_read_start(tcp_.as_stream(), &TcpStream::on_alloc, &TcpStream::on_read);
+        uv_read_stop(stream());
+        const int rc = uv_read_start(stream(), &TcpStream::on_alloc, &TcpStream::on_read);
         if (rc != 0) {
             loop_.post(alive_, [this, rc] {
                 // Reported later: callers rely on callbacks never running inside their call.
@@ -111,8 +135,8 @@ void TcpStream::start_reading(DataCallback on_data, EndCallback on_end) {
 }
 
 void TcpStream::stop_reading() {
-    if (tcp_) {
-        uv_read_stop(tcp_.as_stream());
+    if (is_open()) {
+        uv_read_stop(stream());
     }
 }
 
@@ -156,7 +180,7 @@ void TcpStream::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
 }
 
 void TcpStream::write(std::string data, WriteCallback done) {
-    if (!tcp_) {
+    if (!is_open()) {
         if (done) {
             loop_.post(alive_, [done = std::move(done)] { done(UV_EBADF); });
         }
@@ -167,7 +191,7 @@ void TcpStream::write(std::string data, WriteCallback done) {
     request->done = std::move(done);
     const uv_buf_t buf =
         uv_buf_init(request->data.data(), static_cast<unsigned int>(request->data.size()));
-    const int rc = uv_write(&request->req, tcp_.as_stream(), &buf, 1, &TcpStream::on_write);
+    const int rc = uv_write(&request->req, stream(), &buf, 1, &TcpStream::on_write);
     if (rc != 0) {
         if (request->done) {
             loop_.post(alive_, [done = std::move(request->done), rc] { done(rc); });
@@ -207,11 +231,11 @@ void TcpStream::when_flushed(WriteCallback done) {
 }
 
 void TcpStream::shutdown_write() {
-    if (!tcp_) {
+    if (!is_open()) {
         return;
     }
     auto* req = new uv_shutdown_t{};
-    if (uv_shutdown(req, tcp_.as_stream(), [](uv_shutdown_t* r, int) { delete r; }) != 0) {
+    if (uv_shutdown(req, stream(), [](uv_shutdown_t* r, int) { delete r; }) != 0) {
         delete req;
     }
 }
@@ -221,6 +245,12 @@ std::size_t TcpStream::write_queue_bytes() const {
 }
 
 std::string TcpStream::peer_name() const {
+    if (pipe_) {
+        char path[256];
+        std::size_t size = sizeof path;
+        return uv_pipe_getpeername(pipe_.get(), path, &size) == 0 ? std::string(path, size)
+                                                                  : std::string();
+    }
     if (!tcp_) {
         return {};
     }

@@ -1,7 +1,9 @@
 #pragma once
 
 // TcpStream: one TCP connection on the Loop (client side via connect(), or server side via
-// accept_from()), with byte-stream reads and queued writes.
+// accept_from()), with byte-stream reads and queued writes; or, through connect_unix(), a unix
+// domain stream socket with the same interface (the unix prober's dialog and TLS are the tcp
+// prober's).
 //
 // Ownership: the creator owns the TcpStream; destroying it closes the socket at once and no
 // callback of it runs afterwards (pending writes' callbacks are dropped). Callbacks may destroy
@@ -47,6 +49,8 @@ public:
     Result<void> connect(const IpAddress& address, std::uint16_t port, const IpAddress* bind_to,
                          ConnectCallback on_connected);
 
+    // A unix domain stream socket at path instead (the unix prober): the same contract.
+    Result<void> connect_unix(const std::string& path, ConnectCallback on_connected);
     // Server side: accepts the next pending connection of a listening uv_tcp_t.
     Result<void> accept_from(uv_stream_t* server);
 
@@ -65,7 +69,7 @@ public:
     // Half-closes the write side after queued writes (HTTP/1.0 style close-delimited replies).
     void shutdown_write();
 
-    bool is_open() const { return static_cast<bool>(tcp_); }
+    bool is_open() const { return static_cast<bool>(tcp_) || static_cast<bool>(pipe_); }
     std::size_t write_queue_bytes() const;
     // Closes the socket now (same as destroying, but the object stays usable for queries).
     void close();
@@ -81,7 +85,10 @@ private:
     static void on_write(uv_write_t* req, int status) noexcept;
 
     Loop& loop_;
+    uv_stream_t* stream() const;  // whichever of tcp_ and pipe_ is open
+
     UvHandle<uv_tcp_t> tcp_;
+    UvHandle<uv_pipe_t> pipe_;  // connect_unix()
     ConnectCallback on_connected_;
     DataCallback on_data_;
     EndCallback on_end_;
