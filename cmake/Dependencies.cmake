@@ -9,6 +9,8 @@ find_package(prometheus-cpp CONFIG REQUIRED COMPONENTS core)
 find_package(nlohmann_json 3 REQUIRED)
 find_package(ZLIB REQUIRED)
 pkg_check_modules(BROTLI REQUIRED IMPORTED_TARGET libbrotlidec libbrotlienc)
+# HTTP/2 framing, HPACK and flow control for the http and grpc probers (Debian libnghttp2-dev).
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2>=1.43)
 find_package(Threads REQUIRED)
 
 # llhttp: Debian's node-llhttp ships the generated C sources, not a library. Build them as a

@@ -10,7 +10,7 @@ build_packages=(
     cmake g++ pkg-config make
     libuv1-dev libc-ares-dev libssl-dev openssl node-llhttp
     libyaml-cpp-dev prometheus-cpp-dev libre2-dev nlohmann-json3-dev
-    zlib1g-dev libbrotli-dev catch2 libcrypt-dev
+    zlib1g-dev libbrotli-dev catch2 libcrypt-dev libnghttp2-dev
 )
 test_packages=(
     prometheus-blackbox-exporter prometheus clang-format-14 iproute2 procps curl dnsmasq

@@ -286,6 +286,9 @@ private:
             }
             options.tls = ctx_.tls;
             options.server_name = hop.server_name;
+            // As Go's transport with enable_http2 (the default): h2 offered by ALPN, HTTP/1.1
+            // kept when the server does not pick it. Plain http:// stays HTTP/1.1 (no h2c).
+            options.http2 = cfg_.enable_http2 ? net::Http2Mode::Alpn : net::Http2Mode::Off;
         }
         std::size_t cap = kSafetyBodyCap;
         if (cfg_.body_size_limit > 0 && cfg_.compression.empty()) {

@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include "prober/core/uv_error.hpp"
+#include "prober/net/http2_response_reader.hpp"
 
 namespace sonde::net {
 namespace {
@@ -111,14 +112,6 @@ void HttpExchange::start(HttpExchangeOptions options, HttpClientRequest request,
     if (!request_.headers.contains("Host")) {
         request_.headers.set("Host", authority_of(options_.address, options_.port));
     }
-    const bool head = options_.head_request.value_or(request_.method == "HEAD");
-    HttpResponseLimits limits;
-    limits.max_header_bytes = options_.limits.max_header_bytes;
-    // Streaming drains the body after every read, so nothing accumulates to cap.
-    limits.max_body_bytes = options_.on_body_chunk ? 0 : options_.limits.max_body_bytes;
-    parser_ = std::make_unique<HttpResponseParser>(limits,
-                                                   head ? RequestKind::Head : RequestKind::Normal);
-
     stream_ = std::make_unique<TcpStream>(loop_);
     const IpAddress* source = options_.source ? &*options_.source : nullptr;
     auto started =
@@ -229,6 +222,15 @@ void HttpExchange::start_tls(std::string leftover) {
         finish(HttpError{HttpErrorKind::Tls, session.error()});
         return;
     }
+    if (options_.http2 != Http2Mode::Off) {
+        const std::vector<std::string> offer = options_.http2 == Http2Mode::Required
+                                                   ? std::vector<std::string>{"h2"}
+                                                   : std::vector<std::string>{"h2", "http/1.1"};
+        if (auto offered = session->offer_alpn(offer); !offered) {
+            finish(HttpError{HttpErrorKind::Tls, offered.error()});
+            return;
+        }
+    }
     tls_ = std::make_unique<TlsChannel>(*stream_, std::move(*session));
     times_.tls_start_ns = uv_hrtime();
     tls_->start([this](bool ok, std::uint64_t at_ns) { on_handshake(ok, at_ns); },
@@ -246,20 +248,54 @@ void HttpExchange::on_handshake(bool ok, std::uint64_t at_ns) {
         finish(HttpError{HttpErrorKind::Tls, "TLS handshake: " + tls_->error()});
         return;
     }
+    if (options_.http2 == Http2Mode::Required && tls_->session().alpn() != "h2") {
+        finish(HttpError{HttpErrorKind::Protocol,
+                         "the server did not select HTTP/2 (h2) by ALPN during the TLS handshake"});
+        return;
+    }
     on_ready(at_ns);
 }
 
 void HttpExchange::on_ready(std::uint64_t at_ns) {
     times_.conn_ready_ns = at_ns;
-    std::string prefix;
-    HttpHeaders extra;
-    if (options_.proxy && !options_.tls) {
-        prefix = "http://" + options_.proxy->authority;
-        if (options_.proxy->username) {
-            extra.add("Proxy-Authorization", proxy_authorization(*options_.proxy));
+    const bool head = options_.head_request.value_or(request_.method == "HEAD");
+    HttpResponseLimits limits;
+    limits.max_header_bytes = options_.limits.max_header_bytes;
+    // Streaming drains the body after every read, so nothing accumulates to cap.
+    limits.max_body_bytes = options_.on_body_chunk ? 0 : options_.limits.max_body_bytes;
+    const bool http2 = tls_ ? tls_->session().alpn() == "h2"
+                            : options_.http2 == Http2Mode::Required && !options_.proxy;
+    std::string bytes;
+    if (http2) {
+        auto reader = std::make_unique<Http2ResponseReader>(limits, head);
+        Http2Request h2_request;
+        h2_request.method = request_.method;
+        h2_request.scheme = tls_ ? "https" : "http";
+        h2_request.authority = *request_.headers.find("Host");
+        h2_request.path = request_.target;
+        h2_request.headers = request_.headers;
+        h2_request.body = request_.body;
+        h2_request.send_content_length = needs_content_length(request_);
+        if (auto started = reader->start(h2_request); !started) {
+            finish(HttpError{HttpErrorKind::Internal, started.error()});
+            return;
         }
+        bytes = reader->take_output();
+        h2_ = reader.get();
+        reader_ = std::move(reader);
+    } else {
+        reader_ = std::make_unique<HttpResponseParser>(
+            limits, head ? RequestKind::Head : RequestKind::Normal);
+        std::string prefix;
+        HttpHeaders extra;
+        if (options_.proxy && !options_.tls) {
+            prefix = "http://" + options_.proxy->authority;
+            if (options_.proxy->username) {
+                extra.add("Proxy-Authorization", proxy_authorization(*options_.proxy));
+            }
+        }
+        bytes = encode_request(request_, prefix, &extra);
     }
-    std::string bytes = encode_request(request_, prefix, &extra);
     if (tls_) {
         // TlsChannel already reads on our behalf and reports write failures as read errors.
         tls_->write(bytes);
@@ -273,6 +309,23 @@ void HttpExchange::on_ready(std::uint64_t at_ns) {
     stream_->write(std::move(bytes), [this](int status) { on_write_done(status); });
 }
 
+void HttpExchange::send_bytes(std::string bytes) {
+    if (bytes.empty()) {
+        return;
+    }
+    if (tls_) {
+        tls_->write(bytes);
+    } else {
+        stream_->write(std::move(bytes), [this](int status) { on_write_done(status); });
+    }
+}
+
+void HttpExchange::flush_http2() {
+    if (h2_ != nullptr) {
+        send_bytes(h2_->take_output());
+    }
+}
+
 void HttpExchange::on_write_done(int status) {
     // A server may answer (413, 400) and close without reading the whole request, so a failed
     // write is only remembered; it explains a connection that then ends without a response.
@@ -282,16 +335,23 @@ void HttpExchange::on_write_done(int status) {
 }
 
 void HttpExchange::on_response_bytes(std::string_view data, std::uint64_t at_ns) {
-    if (finished_ || data.empty()) {
+    if (finished_ || data.empty() || !reader_) {
         return;
     }
-    if (times_.first_byte_ns == 0) {
+    if (times_.first_byte_ns == 0 && h2_ == nullptr) {
         times_.first_byte_ns = at_ns;
     }
-    (void)parser_->feed(data);  // bytes after the final response are ignored: we close
-    if (parser_->headers_done() && !head_reported_) {
+    (void)reader_->feed(data);  // bytes after the final response are ignored: we close
+    if (h2_ != nullptr) {
+        // The server's SETTINGS come first; the response begins with its header block.
+        if (times_.first_byte_ns == 0 && h2_->response_started()) {
+            times_.first_byte_ns = at_ns;
+        }
+        flush_http2();
+    }
+    if (reader_->headers_done() && !head_reported_) {
         head_reported_ = true;
-        response_.head = parser_->head();
+        response_.head = reader_->head();
         if (options_.on_head) {
             options_.on_head(response_.head);
             if (finished_) {
@@ -299,25 +359,25 @@ void HttpExchange::on_response_bytes(std::string_view data, std::uint64_t at_ns)
             }
         }
     }
-    if (options_.on_body_chunk && !parser_->body().empty()) {
-        const std::string chunk = parser_->take_body();
+    if (options_.on_body_chunk && !reader_->body().empty()) {
+        const std::string chunk = reader_->take_body();
         options_.on_body_chunk(chunk);
         if (finished_) {
             return;  // the caller ended the exchange (end_early)
         }
     }
-    if (parser_->state() == HttpResponseParser::State::Failed) {
+    if (reader_->state() == HttpResponseState::Failed) {
         fail_from_parser();
         return;
     }
-    if (parser_->state() == HttpResponseParser::State::Complete) {
+    if (reader_->state() == HttpResponseState::Complete) {
         times_.body_done_ns = at_ns;
         finish(std::nullopt);
     }
 }
 
 void HttpExchange::on_response_end(const std::string& error, std::uint64_t at_ns) {
-    if (finished_) {
+    if (finished_ || !reader_) {
         return;
     }
     if (!error.empty()) {
@@ -328,12 +388,12 @@ void HttpExchange::on_response_end(const std::string& error, std::uint64_t at_ns
         finish(HttpError{HttpErrorKind::PeerClosed, std::move(message)});
         return;
     }
-    parser_->finish();
-    if (parser_->state() == HttpResponseParser::State::Complete) {
+    reader_->finish();
+    if (reader_->state() == HttpResponseState::Complete) {
         // A close-delimited body ends with the connection.
         if (!head_reported_) {
             head_reported_ = true;
-            response_.head = parser_->head();
+            response_.head = reader_->head();
         }
         times_.body_done_ns = at_ns;
         finish(std::nullopt);
@@ -344,13 +404,13 @@ void HttpExchange::on_response_end(const std::string& error, std::uint64_t at_ns
 
 void HttpExchange::fail_from_parser() {
     HttpErrorKind kind = HttpErrorKind::Protocol;
-    if (parser_->failed_on_limit()) {
+    if (reader_->failed_on_limit()) {
         kind =
-            parser_->headers_done() ? HttpErrorKind::BodyTooLarge : HttpErrorKind::HeadersTooLarge;
-    } else if (parser_->error().rfind("the server closed", 0) == 0) {
+            reader_->headers_done() ? HttpErrorKind::BodyTooLarge : HttpErrorKind::HeadersTooLarge;
+    } else if (reader_->error().rfind("the server closed", 0) == 0) {
         kind = HttpErrorKind::PeerClosed;
     }
-    std::string message = parser_->error();
+    std::string message = reader_->error();
     if (kind == HttpErrorKind::PeerClosed && !write_error_.empty()) {
         message += " (" + write_error_ + ")";
     }
@@ -368,11 +428,15 @@ void HttpExchange::end_early() {
 
 void HttpExchange::finish(std::optional<HttpError> error) {
     finished_ = true;
-    if (parser_) {
+    if (reader_) {
         if (!options_.on_body_chunk) {
-            response_.body = parser_->take_body();
+            response_.body = reader_->take_body();
         }
-        response_.body_bytes = parser_->body_bytes();
+        response_.body_bytes = reader_->body_bytes();
+    }
+    if (h2_ != nullptr) {
+        response_.trailers = h2_->trailers();
+        flush_http2();  // the GOAWAY that ends the session politely, if the socket still takes it
     }
     // Keep-alives are off: the connection is done either way. Closing (not destroying) keeps
     // the objects whose callbacks may be on the stack right now valid until we die.

@@ -44,6 +44,7 @@
 #include "prober/core/loop.hpp"
 #include "prober/net/http_request.hpp"
 #include "prober/net/http_response_parser.hpp"
+#include "prober/net/http_response_reader.hpp"
 #include "prober/net/ip_address.hpp"
 #include "prober/net/tcp_stream.hpp"
 #include "prober/net/tls_channel.hpp"
@@ -51,6 +52,8 @@
 #include "prober/net/tls_session.hpp"
 
 namespace sonde::net {
+
+class Http2ResponseReader;
 
 // The request to write. The exchange sends the headers in the order given, except that it
 // owns the framing: it drops any Content-Length, Transfer-Encoding and Connection given here
@@ -95,6 +98,18 @@ struct HttpExchangeLimits {
     std::size_t max_body_bytes = 64 * 1024 * 1024;
 };
 
+// Which HTTP version the exchange speaks (Go's transport with ForceAttemptHTTP2, for the first).
+enum class Http2Mode {
+    // TLS offers "h2" and "http/1.1" by ALPN and speaks what the server picks; plain HTTP and
+    // HTTP proxies' absolute-form stay HTTP/1.1 (no h2c: the exporter has none).
+    Alpn,
+    // HTTP/1.1 only (enable_http2: false; Kubernetes discovery, OAuth2 token requests).
+    Off,
+    // HTTP/2 or nothing (gRPC): prior knowledge on plain connections, and over TLS only "h2" is
+    // offered; a server that does not select it fails the exchange.
+    Required,
+};
+
 struct HttpExchangeOptions {
     IpAddress address;  // the origin's, or the proxy's when proxy is set
     std::uint16_t port = 0;
@@ -105,6 +120,7 @@ struct HttpExchangeOptions {
     std::shared_ptr<const TlsClientContext> tls;
     std::string server_name;
     std::optional<HttpProxyOptions> proxy;
+    Http2Mode http2 = Http2Mode::Off;
     HttpExchangeLimits limits;
     // The request is a HEAD: the answer has headers only, whatever its Content-Length says.
     // Derived from the method when not set explicitly.
@@ -121,7 +137,7 @@ enum class HttpErrorKind {
     Connect,          // the TCP connect (to the origin or the proxy) failed
     Proxy,            // the proxy refused or broke the CONNECT
     Tls,              // the handshake failed (verification included)
-    Protocol,         // the response is not HTTP/1.x llhttp accepts
+    Protocol,         // the response is not HTTP llhttp or nghttp2 accepts
     HeadersTooLarge,  // over max_header_bytes
     BodyTooLarge,     // over max_body_bytes (buffered mode)
     PeerClosed,       // EOF or reset before the response was complete
@@ -151,6 +167,7 @@ struct HttpClientResponse {
     HttpResponseHead head;  // status 0 until the final response's headers arrived
     std::string body;       // buffered mode only
     std::uint64_t body_bytes = 0;
+    HttpHeaders trailers;  // HTTP/2 only: the header block after the body, if any
 };
 
 class HttpExchange {
@@ -192,6 +209,9 @@ private:
     void on_response_bytes(std::string_view data, std::uint64_t at_ns);
     void on_response_end(const std::string& error, std::uint64_t at_ns);
     void on_write_done(int status);
+    // Sends what the HTTP/2 session has queued (acknowledgements, window updates, the request).
+    void flush_http2();
+    void send_bytes(std::string bytes);
     void fail_from_parser();
     // Records the outcome, closes the connection and posts done.
     void finish(std::optional<HttpError> error);
@@ -203,7 +223,10 @@ private:
     HttpExchangeTimes times_;
     HttpClientResponse response_;
     std::unique_ptr<HttpResponseParser> connect_parser_;  // the proxy's answer to CONNECT
-    std::unique_ptr<HttpResponseParser> parser_;
+    // The response's reader, made when the connection is ready (the version is known then);
+    // h2_ points to it when it is the HTTP/2 one.
+    std::unique_ptr<HttpResponseReader> reader_;
+    Http2ResponseReader* h2_ = nullptr;
     std::string write_error_;
     bool head_reported_ = false;
     bool truncated_ = false;

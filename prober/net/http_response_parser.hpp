@@ -25,75 +25,45 @@
 
 #include "prober/core/result.hpp"
 #include "prober/net/http_request.hpp"
+#include "prober/net/http_response_reader.hpp"
 
 namespace sonde::net {
-
-struct HttpResponseHead {
-    int status = 0;
-    std::string reason;  // "OK"; whatever the server wrote, possibly empty
-    int http_major = 1;
-    int http_minor = 1;
-    // Every field as received, names in the case they were sent with; lookups ignore case.
-    HttpHeaders headers;
-    // As Go's Response.ContentLength: the Content-Length value; -1 when unknown (chunked or
-    // close-delimited); 0 for 1xx, 204 and 304.
-    std::int64_t content_length = -1;
-
-    // "HTTP/1.1", as the exporter matches valid_http_versions.
-    std::string version() const;
-};
-
-struct HttpResponseLimits {
-    // Status line, header names and values, summed; beyond: an error. Go's client default
-    // (Transport.MaxResponseHeaderBytes) is 10 MiB; 1 MiB is far above any real server.
-    std::size_t max_header_bytes = 1024 * 1024;
-    // Body bytes held at once in the parser (all of them when the owner never calls
-    // take_body()). 0 means no cap, for owners that drain the body as it comes.
-    std::size_t max_body_bytes = 64 * 1024 * 1024;
-};
 
 // What the request was, as far as framing of the answer goes (RFC 9112 §6.3).
 enum class RequestKind { Normal, Head, Connect };
 
-class HttpResponseParser {
+class HttpResponseParser final : public HttpResponseReader {
 public:
-    enum class State {
-        Head,      // waiting for the final response's headers
-        Body,      // headers done; reading the body
-        Complete,  // the final response is complete
-        Failed,    // see error(); final
-    };
-
     explicit HttpResponseParser(HttpResponseLimits limits = {},
                                 RequestKind request = RequestKind::Normal);
-    ~HttpResponseParser();
+    ~HttpResponseParser() override;
     HttpResponseParser(const HttpResponseParser&) = delete;
     HttpResponseParser& operator=(const HttpResponseParser&) = delete;
 
     // Parses data. Returns how many bytes belonged to the response: all of them unless the
     // response completed inside data. On failure the state is Failed and error() says why.
-    std::size_t feed(std::string_view data);
+    std::size_t feed(std::string_view data) override;
     // The peer closed its side: completes a close-delimited body, else fails ("closed by the
     // peer before the end of the headers", "... in the middle of the body").
-    void finish();
+    void finish() override;
 
-    State state() const { return state_; }
+    State state() const override { return state_; }
     // True once the final response's headers were parsed (even if the body then failed).
-    bool headers_done() const { return head_complete_; }
+    bool headers_done() const override { return head_complete_; }
     // True once a byte of any response (interim ones included) has been parsed.
     bool saw_first_byte() const { return saw_first_byte_; }
-    const std::string& error() const { return error_; }
+    const std::string& error() const override { return error_; }
     // True when the failure was a cap (headers or body too large) rather than bad bytes.
-    bool failed_on_limit() const { return failed_on_limit_; }
+    bool failed_on_limit() const override { return failed_on_limit_; }
 
     // Valid once headers_done().
-    const HttpResponseHead& head() const { return head_; }
+    const HttpResponseHead& head() const override { return head_; }
     HttpResponseHead& head() { return head_; }
     // The body bytes parsed and not yet taken.
-    const std::string& body() const { return body_; }
-    std::string take_body();
+    const std::string& body() const override { return body_; }
+    std::string take_body() override;
     // Body bytes parsed so far, taken or not.
-    std::uint64_t body_bytes() const { return body_bytes_; }
+    std::uint64_t body_bytes() const override { return body_bytes_; }
 
     // llhttp's callbacks; defined in the .cpp.
     struct Callbacks;

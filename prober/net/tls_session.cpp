@@ -518,4 +518,33 @@ std::string TlsSession::cipher() const {
     return name == nullptr ? std::string() : std::string(name);
 }
 
+Result<void> TlsSession::offer_alpn(const std::vector<std::string>& protocols) {
+    // The wire form: each name preceded by its length in one byte.
+    std::string wire;
+    for (const auto& protocol : protocols) {
+        if (protocol.empty() || protocol.size() > 255) {
+            return unexpected("ALPN protocol name of invalid length: \"" + protocol + "\"");
+        }
+        wire.push_back(static_cast<char>(protocol.size()));
+        wire += protocol;
+    }
+    // SSL_set_alpn_protos returns 0 on success, unlike the rest of OpenSSL.
+    if (!ssl_ ||
+        SSL_set_alpn_protos(ssl_.get(), reinterpret_cast<const unsigned char*>(wire.data()),
+                            static_cast<unsigned int>(wire.size())) != 0) {
+        return unexpected("cannot offer ALPN protocols");
+    }
+    return {};
+}
+
+std::string TlsSession::alpn() const {
+    if (!ssl_) {
+        return {};
+    }
+    const unsigned char* data = nullptr;
+    unsigned int size = 0;
+    SSL_get0_alpn_selected(ssl_.get(), &data, &size);
+    return data == nullptr ? std::string() : std::string(reinterpret_cast<const char*>(data), size);
+}
+
 }  // namespace sonde::net

@@ -68,6 +68,12 @@ public:
     TlsSession& operator=(const TlsSession&) = delete;
     ~TlsSession();
 
+    // Client side, before the first step(): the protocols offered by ALPN, most preferred
+    // first ("h2", "http/1.1"). Without a call, no ALPN extension is sent.
+    [[nodiscard]] Result<void> offer_alpn(const std::vector<std::string>& protocols);
+    // The protocol the server selected by ALPN; "" when none (valid once Done).
+    std::string alpn() const;
+
     // Network side.
     void feed(std::string_view ciphertext);
     void feed_eof();

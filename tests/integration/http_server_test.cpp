@@ -27,7 +27,7 @@ HttpHandler echo_handler(std::vector<HttpRequest>& seen) {
     };
 }
 
-std::unique_ptr<HttpServer> start_server(LoopFixture& fx, HttpHandler handler,
+std::unique_ptr<HttpServer> start_echo_server(LoopFixture& fx, HttpHandler handler,
                                          HttpServerLimits limits = {}) {
     auto server = std::make_unique<HttpServer>(fx.loop(), std::move(handler), limits);
     auto listening = server->listen("127.0.0.1:0");
@@ -39,7 +39,7 @@ std::unique_ptr<HttpServer> start_server(LoopFixture& fx, HttpHandler handler,
 TEST_CASE("GET is answered with status, headers and body", "[integration][http_server]") {
     LoopFixture fx;
     std::vector<HttpRequest> seen;
-    auto server = start_server(fx, echo_handler(seen));
+    auto server = start_echo_server(fx, echo_handler(seen));
     REQUIRE(server->bound_addresses().size() == 1);
     CHECK(server->bound_addresses()[0] == "127.0.0.1:" + std::to_string(server->bound_port()));
 
@@ -76,7 +76,7 @@ TEST_CASE("keep-alive serves several requests on one connection, in order",
           "[integration][http_server]") {
     LoopFixture fx;
     std::vector<HttpRequest> seen;
-    auto server = start_server(fx, echo_handler(seen));
+    auto server = start_echo_server(fx, echo_handler(seen));
     RawHttpClient client(fx.loop());
     client.connect(server->bound_port(), get_request("/one"));
     REQUIRE(fx.run_until([&] { return client.responses().size() == 1; }));
@@ -105,7 +105,7 @@ TEST_CASE("keep-alive serves several requests on one connection, in order",
 TEST_CASE("Connection: close and HTTP/1.0 close after the reply", "[integration][http_server]") {
     LoopFixture fx;
     std::vector<HttpRequest> seen;
-    auto server = start_server(fx, echo_handler(seen));
+    auto server = start_echo_server(fx, echo_handler(seen));
     RawHttpClient client(fx.loop());
     const std::string request = GENERATE(std::string("GET /a HTTP/1.0\r\n\r\n"),
                                          get_request("/a", "Connection: close\r\n"));
@@ -133,7 +133,7 @@ TEST_CASE("Connection: close and HTTP/1.0 close after the reply", "[integration]
 TEST_CASE("a handler may answer on a later iteration", "[integration][http_server]") {
     LoopFixture fx;
     std::vector<HttpResponder> held;
-    auto server = start_server(fx, [&](const HttpRequest& request, HttpResponder responder) {
+    auto server = start_echo_server(fx, [&](const HttpRequest& request, HttpResponder responder) {
         held.push_back(std::move(responder));
         fx.loop().post([&, path = request.path] {
             held.back().respond(HttpResponse::text(202, "later " + path));
@@ -157,7 +157,7 @@ TEST_CASE("a handler may answer on a later iteration", "[integration][http_serve
 
 TEST_CASE("a handler that drops its responder yields 500", "[integration][http_server]") {
     LoopFixture fx;
-    auto server = start_server(fx, [](const HttpRequest&, HttpResponder) {});
+    auto server = start_echo_server(fx, [](const HttpRequest&, HttpResponder) {});
     RawHttpClient client(fx.loop());
     client.connect(server->bound_port(), get_request("/"));
     REQUIRE(fx.run_until([&] { return client.responses().size() == 1; }));
@@ -171,7 +171,7 @@ TEST_CASE("a client that disconnects cancels its in-flight request", "[integrati
     LoopFixture fx;
     HttpResponder held;
     int cancels = 0;
-    auto server = start_server(fx, [&](const HttpRequest&, HttpResponder responder) {
+    auto server = start_echo_server(fx, [&](const HttpRequest&, HttpResponder responder) {
         held = std::move(responder);
         held.on_cancel([&] { ++cancels; });
     });
@@ -196,7 +196,7 @@ TEST_CASE("oversized headers are refused with 431", "[integration][http_server]"
     std::vector<HttpRequest> seen;
     HttpServerLimits limits;
     limits.max_header_bytes = 1024;
-    auto server = start_server(fx, echo_handler(seen), limits);
+    auto server = start_echo_server(fx, echo_handler(seen), limits);
     RawHttpClient client(fx.loop());
     client.connect(server->bound_port(),
                    get_request("/", "X-Big: " + std::string(4000, 'b') + "\r\n"));
@@ -214,7 +214,7 @@ TEST_CASE("oversized headers are refused with 431", "[integration][http_server]"
 TEST_CASE("a malformed request gets 400 with llhttp's reason", "[integration][http_server]") {
     LoopFixture fx;
     std::vector<HttpRequest> seen;
-    auto server = start_server(fx, echo_handler(seen));
+    auto server = start_echo_server(fx, echo_handler(seen));
     RawHttpClient client(fx.loop());
     const std::string garbage = GENERATE(std::string("NOT HTTP AT ALL\r\n\r\n"),
                                          std::string("GET / HTTP/1.1\r\nBad Header\r\n\r\n"),
@@ -238,7 +238,7 @@ TEST_CASE("a silent client is disconnected by the header timeout", "[integration
     HttpServerLimits limits;
     limits.header_timeout_ms = 200;
     limits.idle_timeout_ms = 200;
-    auto server = start_server(fx, echo_handler(seen), limits);
+    auto server = start_echo_server(fx, echo_handler(seen), limits);
     RawHttpClient client(fx.loop());
     const std::string partial = GENERATE(std::string(), std::string("GET / HTTP/1.1\r\nHost:"));
     const auto started = Loop::now_ns();
@@ -269,7 +269,7 @@ TEST_CASE("large bodies are gzipped only when the client accepts it",
     for (int i = 0; payload.size() < 20000; ++i) {
         payload += "probe_success{instance=\"" + std::to_string(i) + "\"} 1\n";
     }
-    auto server = start_server(fx, [&](const HttpRequest&, HttpResponder responder) {
+    auto server = start_echo_server(fx, [&](const HttpRequest&, HttpResponder responder) {
         responder.respond(HttpResponse::text(200, payload));
     });
     RawHttpClient gzip_client(fx.loop());
@@ -302,7 +302,7 @@ TEST_CASE("large bodies are gzipped only when the client accepts it",
 
 TEST_CASE("small bodies are not gzipped", "[integration][http_server]") {
     LoopFixture fx;
-    auto server = start_server(fx, [](const HttpRequest&, HttpResponder responder) {
+    auto server = start_echo_server(fx, [](const HttpRequest&, HttpResponder responder) {
         responder.respond(HttpResponse::text(200, "OK"));
     });
     RawHttpClient client(fx.loop());
@@ -321,7 +321,7 @@ TEST_CASE("destroying the server with requests in flight is safe", "[integration
     int cancels = 0;
     std::unique_ptr<HttpServer> server;
     bool destroy_inside = false;
-    server = start_server(fx, [&](const HttpRequest&, HttpResponder responder) {
+    server = start_echo_server(fx, [&](const HttpRequest&, HttpResponder responder) {
         responder.on_cancel([&] { ++cancels; });
         held.push_back(std::move(responder));
         if (destroy_inside) {
@@ -359,7 +359,7 @@ TEST_CASE("destroying the server with requests in flight is safe", "[integration
 TEST_CASE("stop closes listeners and connections", "[integration][http_server]") {
     LoopFixture fx;
     HttpResponder held;
-    auto server = start_server(
+    auto server = start_echo_server(
         fx, [&](const HttpRequest&, HttpResponder responder) { held = std::move(responder); });
     const auto port = server->bound_port();
     RawHttpClient a(fx.loop());
@@ -426,7 +426,7 @@ TEST_CASE("POST bodies are read, by length or chunked, within the limit",
     std::vector<HttpRequest> seen;
     HttpServerLimits limits;
     limits.max_body_bytes = 64;
-    auto server = start_server(fx, echo_handler(seen), limits);
+    auto server = start_echo_server(fx, echo_handler(seen), limits);
     RawHttpClient client(fx.loop());
     client.connect(server->bound_port(),
                    "POST /-/reload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello"
@@ -455,7 +455,7 @@ TEST_CASE("POST bodies are read, by length or chunked, within the limit",
 TEST_CASE("Expect: 100-continue gets an interim reply", "[integration][http_server]") {
     LoopFixture fx;
     std::vector<HttpRequest> seen;
-    auto server = start_server(fx, echo_handler(seen));
+    auto server = start_echo_server(fx, echo_handler(seen));
     RawHttpClient client(fx.loop());
     client.connect(
         server->bound_port(),
@@ -475,7 +475,7 @@ TEST_CASE("connections beyond the limit are accepted and closed", "[integration]
     std::vector<HttpRequest> seen;
     HttpServerLimits limits;
     limits.max_connections = 1;
-    auto server = start_server(fx, echo_handler(seen), limits);
+    auto server = start_echo_server(fx, echo_handler(seen), limits);
     RawHttpClient first(fx.loop());
     first.connect(server->bound_port(), get_request("/first"));
     REQUIRE(fx.run_until([&] { return first.responses().size() == 1; }));

@@ -83,6 +83,10 @@ NginxServer::NginxServer(std::uint16_t http_port, std::uint16_t https_port) {
     const std::string d = dir_.path();
     http_port_ = http_port != 0 ? http_port : free_port();
     https_port_ = https_port != 0 ? https_port : free_port();
+    h2_port_ = free_port();
+    while (h2_port_ == http_port_ || h2_port_ == https_port_) {
+        h2_port_ = free_port();
+    }
     while (https_port_ == http_port_) {
         https_port_ = free_port();
     }
@@ -142,6 +146,13 @@ NginxServer::NginxServer(std::uint16_t http_port, std::uint16_t https_port) {
     conf += "    ssl_protocols TLSv1.2 TLSv1.3;\n";
     conf += locations;
     conf += "  }\n";
+    conf += "  server {\n";
+    conf += "    listen 127.0.0.1:" + std::to_string(h2_port_) + " ssl http2;\n";
+    conf += "    server_name localhost;\n    root " + d + "/www;\n";
+    conf += "    ssl_certificate " + d + "/cert.pem;\n";
+    conf += "    ssl_certificate_key " + d + "/key.pem;\n";
+    conf += locations;
+    conf += "  }\n";
     conf += "}\n";
     const std::string conf_file = dir_.write("nginx.conf", conf);
 
@@ -173,7 +184,7 @@ NginxServer::NginxServer(std::uint16_t http_port, std::uint16_t https_port) {
             pid_ = -1;
             FAIL("nginx exited at start:\n" << read_file(out_path) << error_log());
         }
-        if (accepts(http_port_) && accepts(https_port_)) {
+        if (accepts(http_port_) && accepts(https_port_) && accepts(h2_port_)) {
             return;
         }
         if (std::chrono::steady_clock::now() > give_up) {
@@ -210,6 +221,10 @@ std::string NginxServer::http_url(const std::string& path) const {
 
 std::string NginxServer::https_url(const std::string& path) const {
     return "https://localhost:" + std::to_string(https_port_) + path;
+}
+
+std::string NginxServer::h2_url(const std::string& path) const {
+    return "https://localhost:" + std::to_string(h2_port_) + path;
 }
 
 std::string NginxServer::error_log() const {

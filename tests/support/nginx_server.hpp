@@ -49,9 +49,13 @@ public:
 
     std::uint16_t http_port() const { return http_port_; }
     std::uint16_t https_port() const { return https_port_; }
+    // The same site over TLS with `http2` on the listener: ALPN selects h2.
+    std::uint16_t h2_port() const { return h2_port_; }
     // "http://127.0.0.1:<port><path>" and "https://localhost:<port><path>".
     std::string http_url(const std::string& path) const;
     std::string https_url(const std::string& path) const;
+    // "https://localhost:<h2 port><path>".
+    std::string h2_url(const std::string& path) const;
     // The CA that signed the HTTPS certificate, as a PEM file (for tls_config.ca_file).
     const std::string& ca_file() const { return ca_file_; }
     // The certificate's notAfter, Unix seconds (probe_ssl_earliest_cert_expiry).
@@ -64,6 +68,7 @@ private:
     TempDir dir_;
     std::uint16_t http_port_ = 0;
     std::uint16_t https_port_ = 0;
+    std::uint16_t h2_port_ = 0;
     std::string ca_file_;
     std::time_t cert_not_after_ = 0;
     pid_t pid_ = -1;
