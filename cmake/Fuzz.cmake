@@ -19,9 +19,10 @@ target_compile_options(llhttp PRIVATE ${sonde_fuzz_flags})
 file(GLOB sonde_fuzz_config_sources CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/config/*.cpp)
 add_library(sonde_fuzz_code STATIC ${sonde_fuzz_config_sources}
     prober/net/http_response_parser.cpp prober/net/http_request.cpp prober/net/decompress.cpp
+    prober/net/http2_response_reader.cpp
     prober/net/url.cpp
     modules/http/http_url.cpp modules/http/redirect_policy.cpp modules/http/body_decoder.cpp
-    modules/dns/dns_message.cpp
+    modules/dns/dns_message.cpp modules/grpc/grpc_health.cpp
     discovery/target.cpp discovery/kubernetes/watch_events.cpp
     discovery/kubernetes/derive_targets.cpp)
 target_include_directories(sonde_fuzz_code PUBLIC ${PROJECT_SOURCE_DIR})
@@ -33,7 +34,7 @@ target_compile_options(sonde_fuzz_code PUBLIC ${sonde_fuzz_flags})
 # exists to run the fuzzers, not to hold the code to a second compiler's opinions.
 target_compile_options(sonde_fuzz_code PRIVATE -Wall -Wextra -Wpedantic -Wshadow -Wconversion)
 target_link_libraries(sonde_fuzz_code PUBLIC llhttp yaml-cpp PkgConfig::RE2 OpenSSL::Crypto
-    ZLIB::ZLIB PkgConfig::BROTLI nlohmann_json::nlohmann_json)
+    ZLIB::ZLIB PkgConfig::BROTLI PkgConfig::NGHTTP2 nlohmann_json::nlohmann_json)
 
 file(GLOB sonde_fuzzers CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/fuzz/*_fuzzer.cpp)
 foreach(source IN LISTS sonde_fuzzers)

@@ -1,5 +1,6 @@
 // The explicit prober table, as the exporter's `Probers` map: one line per kind.
 #include "modules/dns/dns_probe.hpp"
+#include "modules/grpc/grpc_probe.hpp"
 #include "modules/http/http_probe.hpp"
 #include "modules/icmp/icmp_probe.hpp"
 #include "modules/probe.hpp"
@@ -20,6 +21,7 @@ StartProbe find_prober(config::ProberKind kind) {
         case config::ProberKind::Unix:
             return &tcp::start_unix_probe;
         case config::ProberKind::Grpc:
+            return &grpc::start_grpc_probe;
         case config::ProberKind::Websocket:
             return nullptr;
     }

@@ -53,8 +53,18 @@ Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
             }
             return Ctx{*ctx};
         }
+        case config::ProberKind::Grpc: {
+            // `tls: true` turns TLS on; a tls_config alone does not, as in the exporter.
+            if (!module.grpc.tls) {
+                return Ctx{};
+            }
+            auto ctx = net::make_tls_client_context(module.grpc.tls_config);
+            if (!ctx) {
+                return unexpected(ctx.error());
+            }
+            return Ctx{*ctx};
+        }
         case config::ProberKind::Icmp:
-        case config::ProberKind::Grpc:
         case config::ProberKind::Websocket:
             return Ctx{};
     }

@@ -118,7 +118,12 @@ struct Http2ResponseReader::Callbacks {
         }
         const bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
         if (frame->hd.type == NGHTTP2_HEADERS && !r.head_complete_) {
-            if (r.block_status_ >= 100 && r.block_status_ < 200) {
+            if (r.block_status_ < 100 || r.block_status_ > 999) {
+                // nghttp2 checks for three digits only ("099" passes); Go refuses it too.
+                r.fail("the server sent an invalid HTTP/2 :status");
+                return NGHTTP2_ERR_CALLBACK_FAILURE;
+            }
+            if (r.block_status_ < 200) {
                 return 0;  // interim (100 Continue, 103 Early Hints): skipped as Go does
             }
             r.head_.status = r.block_status_;
@@ -149,17 +154,17 @@ struct Http2ResponseReader::Callbacks {
         if (stream_id != r.stream_id_ || r.state_ != State::Body) {
             return 0;
         }
-        r.body_.append(reinterpret_cast<const char*>(data), len);
         r.body_bytes_ += len;
         if (r.head_request_) {
-            r.body_.clear();  // a HEAD answer's body is not the response's
+            return 0;  // a HEAD answer's body is not the response's
         }
-        if (r.limits_.max_body_bytes != 0 && r.body_.size() > r.limits_.max_body_bytes) {
+        if (r.limits_.max_body_bytes != 0 && r.body_.size() + len > r.limits_.max_body_bytes) {
             r.fail(
                 "the response body exceeds " + std::to_string(r.limits_.max_body_bytes) + " bytes",
                 true);
             return NGHTTP2_ERR_CALLBACK_FAILURE;
         }
+        r.body_.append(reinterpret_cast<const char*>(data), len);
         return 0;
     }
 

@@ -103,13 +103,14 @@ TEST_CASE("probe parameter errors answer 4xx with the reason", "[integration][ex
     REQUIRE(f.close() == 0);
 }
 
-TEST_CASE("a probe of a module whose prober is not built yet fails with the reason",
-          "[integration][exporter]") {
+TEST_CASE("a grpc probe of a closed port shows the call's status on the debug page",
+          "[integration][exporter][grpc]") {
     ExporterFixture f;
     const auto r = f.get("/probe?module=grpc_check&target=127.0.0.1:1&debug=true");
     CHECK(r.status == 200);
-    CHECK(r.body.find("prober grpc is not supported by this version of sonde yet") !=
-          std::string::npos);
+    CHECK(r.body.find("can't connect grpc server:") != std::string::npos);
+    CHECK(r.body.find("code = UNAVAILABLE") != std::string::npos);
+    CHECK(r.body.find("\nprobe_grpc_status_code 14\n") != std::string::npos);
     CHECK(r.body.find("\nprobe_success 0\n") != std::string::npos);
     REQUIRE(f.close() == 0);
 }
