@@ -68,6 +68,14 @@ public:
     TlsSession& operator=(const TlsSession&) = delete;
     ~TlsSession();
 
+    // Client, before the first step(): ask the server to staple its certificate's OCSP status
+    // (the status_request extension).
+    void request_ocsp_status();
+    // The DER OCSP response the server stapled, once Done ("" when none was sent).
+    std::string stapled_ocsp_response() const;
+    // The roots the peer was verified against; null when verification is off.
+    X509_STORE* trust_store() const;
+
     // Network side.
     void feed(std::string_view ciphertext);
     void feed_eof();
