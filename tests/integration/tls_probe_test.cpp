@@ -10,8 +10,12 @@
 
 #include "tests/support/hostile_tcp_server.hpp"
 #include "tests/support/metric_value.hpp"
+#include "tests/support/nginx_server.hpp"
 #include "tests/support/probe_harness.hpp"
 #include "tests/support/scripted_tcp_server.hpp"
+#include "tests/support/sonde_process.hpp"
+#include "tests/support/subprocess.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "tests/support/test_certs.hpp"
 #include "tests/support/test_ocsp.hpp"
 
@@ -446,6 +450,41 @@ TEST_CASE("tls prober: a probe destroyed mid-flight is cancelled cleanly",
     }
     CHECK_FALSE(report.has_value());
     REQUIRE(h.close() == 0);
+}
+
+TEST_CASE("tls prober: sonde check runs a tls module and shows its phases",
+          "[integration][tls-prober][check]") {
+    test::TempDir dir;
+    TlsProbePki pki;
+    const std::string dead = "127.0.0.1:" + std::to_string(test::free_port());
+    std::string ca_file = pki.ca_file.path();
+    std::optional<test::NginxServer> nginx;
+    if (test::NginxServer::available()) {
+        nginx.emplace(0, 0);
+        ca_file = nginx->ca_file();
+    } else {
+        WARN("nginx is not installed: " << test::NginxServer::kBinary);
+    }
+    const std::string config = dir.write(
+        "sonde.yml",
+        "modules:\n" + tls_module("tls_cert", ca_file, "      fail_if_expires_within: 1h\n"));
+    if (nginx) {
+        const std::string target = "localhost:" + std::to_string(nginx->https_port());
+        const auto result = test::run_command(
+            {SONDE_BINARY, "check", "--config.file=" + config, "tls_cert", target});
+        INFO(result.output);
+        CHECK(result.exit_code == 0);
+        CHECK(result.output.rfind("OK tls_cert " + target + " in ", 0) == 0);
+        CHECK(result.output.find("handshake") != std::string::npos);
+        CHECK(result.output.find("version=TLS") != std::string::npos);
+        CHECK(result.output.find("ssl_earliest_cert_expiry") != std::string::npos);
+    }
+    const auto result =
+        test::run_command({SONDE_BINARY, "check", "--config.file=" + config, "tls_cert", dead});
+    INFO(result.output);
+    CHECK(result.exit_code == 1);
+    CHECK(result.output.rfind("FAIL tls_cert " + dead, 0) == 0);
+    CHECK(result.output.find("connection refused") != std::string::npos);
 }
 
 }  // namespace
