@@ -18,8 +18,28 @@ const char* prober_name(ProberKind kind) {
             return "unix";
         case ProberKind::Websocket:
             return "websocket";
+        case ProberKind::Tls:
+            return "tls";
     }
     return "unknown";
+}
+
+const char* starttls_name(StartTls protocol) {
+    switch (protocol) {
+        case StartTls::None:
+            return "";
+        case StartTls::Smtp:
+            return "smtp";
+        case StartTls::Imap:
+            return "imap";
+        case StartTls::Pop3:
+            return "pop3";
+        case StartTls::Ftp:
+            return "ftp";
+        case StartTls::Postgres:
+            return "postgres";
+    }
+    return "";
 }
 
 }  // namespace sonde::config

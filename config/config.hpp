@@ -204,7 +204,22 @@ struct WebsocketProbe {
     bool ip_protocol_fallback = true;
 };
 
-enum class ProberKind { Http, Tcp, Dns, Icmp, Grpc, Unix, Websocket };
+// sonde extension, `prober: tls`: a handshake-only certificate check (modules/tls). The
+// plaintext dialog that asks the server to switch to TLS first, when `starttls` is set.
+enum class StartTls { None, Smtp, Imap, Pop3, Ftp, Postgres };
+
+struct TlsProbe {
+    std::string preferred_ip_protocol = "ip6";
+    bool ip_protocol_fallback = true;
+    std::string source_ip_address;
+    TlsConfig tls_config;
+    // Fail when a certificate of the verified chain (the leaf alone when nothing is verified)
+    // expires within this long; 0 = no check.
+    Duration fail_if_expires_within{0};
+    StartTls starttls = StartTls::None;
+};
+
+enum class ProberKind { Http, Tcp, Dns, Icmp, Grpc, Unix, Websocket, Tls };
 
 struct Module {
     ProberKind prober = ProberKind::Http;
@@ -216,6 +231,7 @@ struct Module {
     GrpcProbe grpc;
     UnixProbe unix_socket;  // YAML key `unix`
     WebsocketProbe websocket;
+    TlsProbe tls;  // sonde extension
 };
 
 // sonde extension, top-level `targets:`: static targets probed on sonde's own schedule.
@@ -278,5 +294,7 @@ struct Config {
 };
 
 const char* prober_name(ProberKind kind);
+// "smtp", "imap", ... ("" for None): the `starttls` value as written in the file.
+const char* starttls_name(StartTls protocol);
 
 }  // namespace sonde::config

@@ -5,9 +5,10 @@
 namespace sonde::config::detail {
 namespace {
 
-constexpr ProberKind kProbers[] = {ProberKind::Http,     ProberKind::Tcp,  ProberKind::Dns,
-                                   ProberKind::Icmp,     ProberKind::Grpc, ProberKind::Unix,
-                                   ProberKind::Websocket};
+// The exporter's kinds, then sonde's own (`tls`).
+constexpr ProberKind kProbers[] = {ProberKind::Http,      ProberKind::Tcp,  ProberKind::Dns,
+                                   ProberKind::Icmp,      ProberKind::Grpc, ProberKind::Unix,
+                                   ProberKind::Websocket, ProberKind::Tls};
 
 void decode_modules(const YAML::Node& node, Config& out, DecodeContext& ctx) {
     decode_fields(node, "modules", [&](const std::string& name, const YAML::Node& value) {
@@ -54,6 +55,8 @@ Module decode_module(const YAML::Node& node, DecodeContext& ctx) {
             decode_unix(value, module.unix_socket);
         } else if (key == "websocket") {
             decode_websocket(value, module.websocket);
+        } else if (key == "tls") {
+            decode_tls_probe(value, module.tls);
         } else {
             return false;
         }

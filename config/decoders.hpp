@@ -38,6 +38,7 @@ void decode_websocket(const YAML::Node& node, WebsocketProbe& out);
 void decode_dns(const YAML::Node& node, DnsProbe& out);
 void decode_icmp(const YAML::Node& node, IcmpProbe& out);
 void decode_grpc(const YAML::Node& node, GrpcProbe& out);
+void decode_tls_probe(const YAML::Node& node, TlsProbe& out);  // sonde's `tls:` block
 Module decode_module(const YAML::Node& node, DecodeContext& ctx);
 void decode_discovery(const YAML::Node& node, Config& out, DecodeContext& ctx);
 

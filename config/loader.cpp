@@ -11,14 +11,6 @@
 namespace sonde::config {
 namespace {
 
-std::string at(const std::string& source, const YAML::Mark& mark) {
-    // yaml-cpp counts from 0; editors and the exporter count from 1. A mark of -1 (no position)
-    // is shown as line 1 column 1 rather than as a negative number.
-    const int line = mark.line < 0 ? 1 : mark.line + 1;
-    const int column = mark.column < 0 ? 1 : mark.column + 1;
-    return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
-}
-
 std::string sha256_hex(std::string_view bytes) {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;
@@ -46,14 +38,14 @@ Result<LoadedConfig> load_config_text(std::string_view text, const std::string& 
         const YAML::Node root = YAML::Load(std::string(text));
         detail::decode_config(root, *config, ctx);
     } catch (const detail::DecodeError& error) {
-        return unexpected(at(source, error.mark) + error.detail);
+        return unexpected(detail::position_prefix(source, error.mark) + error.detail);
     } catch (const YAML::Exception& error) {
         // Syntax errors (and anything else yaml-cpp refuses) get the same shape.
-        return unexpected(at(source, error.mark) + error.msg);
+        return unexpected(detail::position_prefix(source, error.mark) + error.msg);
     }
     LoadedConfig loaded;
     for (const auto& [mark, warning] : ctx.warnings) {
-        loaded.warnings.push_back(at(source, mark) + warning);
+        loaded.warnings.push_back(detail::position_prefix(source, mark) + warning);
     }
     loaded.config = std::move(config);
     return loaded;

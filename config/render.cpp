@@ -383,6 +383,17 @@ void websocket(YAML::Emitter& e, const WebsocketProbe& w) {
     e << YAML::EndMap;
 }
 
+void tls_probe(YAML::Emitter& e, const TlsProbe& t) {
+    e << YAML::BeginMap;
+    ip_protocol(e, t.preferred_ip_protocol, t.ip_protocol_fallback);
+    str(e, "source_ip_address", t.source_ip_address);
+    tls_config(e, t.tls_config);
+    e << YAML::Key << "fail_if_expires_within" << YAML::Value
+      << format_go_duration(t.fail_if_expires_within);
+    str(e, "starttls", starttls_name(t.starttls));
+    e << YAML::EndMap;
+}
+
 template <class Block>
 std::string render_block(void (*render)(YAML::Emitter&, const Block&), const Block& block) {
     YAML::Emitter e;
@@ -415,6 +426,7 @@ void module(YAML::Emitter& e, const Module& m) {
     block(e, "grpc", m.prober == ProberKind::Grpc, grpc, m.grpc);
     block(e, "unix", m.prober == ProberKind::Unix, unix_socket, m.unix_socket);
     block(e, "websocket", m.prober == ProberKind::Websocket, websocket, m.websocket);
+    block(e, "tls", m.prober == ProberKind::Tls, tls_probe, m.tls);
     e << YAML::EndMap;
 }
 

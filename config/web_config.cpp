@@ -15,12 +15,6 @@ using detail::decode_fields;
 using detail::fail;
 using detail::for_each_item;
 
-std::string at(const std::string& source, const YAML::Mark& mark) {
-    const int line = mark.line < 0 ? 1 : mark.line + 1;
-    const int column = mark.column < 0 ? 1 : mark.column + 1;
-    return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
-}
-
 // prometheus/common's JoinDir: relative names are taken from the config file's directory.
 std::string join_dir(const std::string& dir, const std::string& path) {
     if (path.empty() || path.front() == '/' || dir.empty()) {
@@ -305,9 +299,9 @@ Result<WebConfig> load_web_config_text(std::string_view text, const std::string&
                                 return true;
                             });
     } catch (const detail::DecodeError& error) {
-        return unexpected(at(source, error.mark) + error.detail);
+        return unexpected(detail::position_prefix(source, error.mark) + error.detail);
     } catch (const YAML::Exception& error) {
-        return unexpected(at(source, error.mark) + error.msg);
+        return unexpected(detail::position_prefix(source, error.mark) + error.msg);
     }
     return config;
 }

@@ -172,6 +172,14 @@ int as_int_in(const YAML::Node& node, std::int64_t min, std::int64_t max) {
     return static_cast<int>(value);
 }
 
+std::string position_prefix(const std::string& source, const YAML::Mark& mark) {
+    // yaml-cpp counts from 0; editors and the exporter count from 1. A mark of -1 (no position)
+    // is shown as line 1 column 1 rather than as a negative number.
+    const int line = mark.line < 0 ? 1 : mark.line + 1;
+    const int column = mark.column < 0 ? 1 : mark.column + 1;
+    return source + ":" + std::to_string(line) + ":" + std::to_string(column) + ": ";
+}
+
 Duration as_duration(const YAML::Node& node) {
     if (is_null(node)) {
         return Duration{0};

@@ -26,6 +26,9 @@ struct DecodeError {
 
 [[noreturn]] void fail(const YAML::Mark& mark, std::string detail);
 
+// "<source>:<line>:<column>: ", the prefix of every message about a position in a file.
+std::string position_prefix(const std::string& source, const YAML::Mark& mark);
+
 // State shared by one load: where warnings go, with their position.
 // Checks that need the whole file (a target naming a module defined further down) are queued by
 // the section decoders and run, in order, once every section is decoded.

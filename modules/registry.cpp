@@ -5,6 +5,7 @@
 #include "modules/icmp/icmp_probe.hpp"
 #include "modules/probe.hpp"
 #include "modules/tcp/tcp_probe.hpp"
+#include "modules/tls/tls_probe.hpp"
 
 namespace sonde::modules {
 
@@ -18,6 +19,8 @@ StartProbe find_prober(config::ProberKind kind) {
             return &icmp::start_icmp_probe;
         case config::ProberKind::Http:
             return &http::start_http_probe;
+        case config::ProberKind::Tls:
+            return &tls::start_tls_probe;
         case config::ProberKind::Unix:
             return &tcp::start_unix_probe;
         case config::ProberKind::Grpc:

@@ -1,5 +1,6 @@
 #include "modules/common/target_address.hpp"
 
+#include <charconv>
 #include <utility>
 
 #include <prometheus/gauge.h>
@@ -97,6 +98,16 @@ std::unique_ptr<net::ResolveRequest> resolve_target(net::Resolver& resolver,
                                                           fallback, std::move(callback));
     request->start(resolver, timeout_ms);
     return request;
+}
+
+std::optional<std::uint16_t> parse_target_port(const std::string& text) {
+    unsigned value = 0;
+    const auto* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+    if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) {
+        return std::nullopt;
+    }
+    return static_cast<std::uint16_t>(value);
 }
 
 std::optional<net::IpAddress> choose_address(const std::vector<net::IpAddress>& addresses,

@@ -40,6 +40,10 @@ using TargetAddressCallback = std::function<void(Result<net::IpAddress>)>;
     bool fallback, std::uint64_t timeout_ms, prometheus::Registry& registry,
     TargetAddressCallback callback);
 
+// The port of a `host:port` target (Go's net.Dial accepts 0 to 65535, digits only); nullopt
+// when it is not one.
+std::optional<std::uint16_t> parse_target_port(const std::string& text);
+
 // The selection rule with fallback: the first address of preferred_family (AF_INET or
 // AF_INET6), else the last address of the other family; nullopt when addresses is empty.
 std::optional<net::IpAddress> choose_address(const std::vector<net::IpAddress>& addresses,

@@ -1,6 +1,5 @@
 #include "modules/dns/dns_probe.hpp"
 
-#include <charconv>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -32,16 +31,6 @@ prometheus::Gauge& add_gauge(prometheus::Registry& registry, const char* name, c
 
 double seconds_between(std::uint64_t from_ns, std::uint64_t to_ns) {
     return to_ns > from_ns ? static_cast<double>(to_ns - from_ns) / 1e9 : 0.0;
-}
-
-std::optional<std::uint16_t> parse_port(const std::string& text) {
-    unsigned value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) {
-        return std::nullopt;
-    }
-    return static_cast<std::uint16_t>(value);
 }
 
 // A UDP datagram in flight: owns its bytes until libuv is done with them.
@@ -172,7 +161,7 @@ private:
             return;
         }
         query_ = std::move(*query);
-        const auto port = parse_port(port_text_);
+        const auto port = parse_target_port(port_text_);
         if (!port) {
             exchange_failed("dial " + dial_protocol_ + " " + server_ + ": unknown port");
             return;

@@ -1,6 +1,5 @@
 #include "modules/tcp/tcp_probe.hpp"
 
-#include <charconv>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,16 +17,6 @@
 
 namespace sonde::modules::tcp {
 namespace {
-
-std::optional<std::uint16_t> parse_port(const std::string& text) {
-    unsigned value = 0;
-    const auto* end = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), end, value);
-    if (text.empty() || ec != std::errc{} || ptr != end || value > 65535) {
-        return std::nullopt;
-    }
-    return static_cast<std::uint16_t>(value);
-}
 
 class TcpProbeSession final : public ProbeSession {
 public:
@@ -66,7 +55,7 @@ public:
             return;
         }
         host_ = host_port->host;
-        const auto port = parse_port(host_port->port);
+        const auto port = parse_target_port(host_port->port);
         if (!port) {
             fail_later(FailureKind::Resolve, "Error splitting target address and port",
                        "invalid port " + host_port->port);

@@ -34,8 +34,9 @@ double sample_value(const prometheus::ClientMetric& metric, prometheus::MetricTy
 
 // Where a phase goes in the listing: the order a probe goes through them.
 int phase_rank(const std::string& name) {
-    static const std::vector<std::string> order = {"resolve", "setup",      "connect",  "tls",
-                                                   "check",   "processing", "transfer", "rtt"};
+    static const std::vector<std::string> order = {"resolve",  "setup",     "connect", "starttls",
+                                                   "tls",      "handshake", "check",   "processing",
+                                                   "transfer", "rtt"};
     const auto it = std::find(order.begin(), order.end(), name);
     return it == order.end() ? static_cast<int>(order.size())
                              : static_cast<int>(it - order.begin());

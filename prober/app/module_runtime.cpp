@@ -64,6 +64,14 @@ Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
             }
             return Ctx{*ctx};
         }
+        case config::ProberKind::Tls: {
+            // The whole point of the prober: always a context, verification on by default.
+            auto ctx = net::make_tls_client_context(module.tls.tls_config);
+            if (!ctx) {
+                return unexpected(ctx.error());
+            }
+            return Ctx{*ctx};
+        }
         case config::ProberKind::Icmp:
         case config::ProberKind::Websocket:
             return Ctx{};

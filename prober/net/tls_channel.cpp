@@ -128,6 +128,11 @@ void TlsChannel::stop() {
     stream_.stop_reading();
 }
 
+void TlsChannel::close_notify() {
+    session_.shutdown();
+    flush();
+}
+
 void TlsChannel::write(std::string_view plaintext) {
     auto ok = session_.write(plaintext);
     flush();

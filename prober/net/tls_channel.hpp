@@ -43,6 +43,8 @@ public:
 
     // Encrypts and sends plaintext (after the handshake).
     void write(std::string_view plaintext);
+    // Sends close_notify (after the handshake); the stream's when_flushed() tells when it left.
+    void close_notify();
 
     const TlsSession& session() const { return session_; }
     // Why the handshake or the stream failed: the TLS error, else the socket's.

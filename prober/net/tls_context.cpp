@@ -195,6 +195,21 @@ Result<void> use_roots(SSL_CTX* ctx, std::string_view pem, const std::string& la
     return {};
 }
 
+// The server's OCSP status callback (TlsServerOptions::ocsp_staple): hands OpenSSL a copy of
+// the response, which it frees itself after sending.
+int on_ocsp_status_request(SSL* ssl, void* arg) noexcept {
+    const auto* staple = static_cast<const std::string*>(arg);
+    auto* copy = static_cast<unsigned char*>(OPENSSL_memdup(staple->data(), staple->size()));
+    if (copy == nullptr) {
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    if (SSL_set_tlsext_status_ocsp_resp(ssl, copy, static_cast<long>(staple->size())) != 1) {
+        OPENSSL_free(copy);
+        return SSL_TLSEXT_ERR_NOACK;
+    }
+    return SSL_TLSEXT_ERR_OK;
+}
+
 }  // namespace
 
 std::string tls_version_name(int version) {
@@ -350,6 +365,13 @@ Result<std::shared_ptr<const TlsServerContext>> make_tls_server_context(
     SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
 
     std::shared_ptr<TlsServerContext> result(new TlsServerContext());
+    if (!options.ocsp_staple.empty()) {
+        // The callback's argument is the context's own copy, which lives as long as the
+        // SSL_CTX it belongs to (the context object is never moved: it is heap-held here).
+        result->ocsp_staple_ = options.ocsp_staple;
+        SSL_CTX_set_tlsext_status_cb(ctx.get(), on_ocsp_status_request);
+        SSL_CTX_set_tlsext_status_arg(ctx.get(), &result->ocsp_staple_);
+    }
     result->ctx_ = std::move(ctx);
     return std::shared_ptr<const TlsServerContext>(std::move(result));
 }

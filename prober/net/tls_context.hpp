@@ -79,6 +79,9 @@ struct TlsServerOptions {
     std::string cipher_list;
     std::string groups_list;
     bool prefer_server_ciphers = false;
+    // A DER-encoded OCSP response stapled to every handshake whose client asks for the
+    // certificate status (tests of OCSP stapling); empty: nothing is stapled.
+    std::string ocsp_staple;
     // Names the certificate and key in errors ("(inline)" when empty).
     std::string cert_label;
     std::string key_label;
@@ -94,6 +97,7 @@ private:
     TlsServerContext() = default;
 
     SslCtxPtr ctx_;
+    std::string ocsp_staple_;  // the status callback's argument points here
 };
 
 // cert_chain_pem: the leaf first, then any chain certificates the server should send (sent as

@@ -504,6 +504,31 @@ std::string TlsSession::version() const {
     return tls_version_name(SSL_version(ssl_.get()));
 }
 
+void TlsSession::request_ocsp_status() {
+    if (ssl_ && is_client_) {
+        (void)SSL_set_tlsext_status_type(ssl_.get(), TLSEXT_STATUSTYPE_ocsp);
+    }
+}
+
+std::string TlsSession::stapled_ocsp_response() const {
+    if (!ssl_ || state_ != HandshakeState::Done) {
+        return {};
+    }
+    const unsigned char* der = nullptr;
+    const long length = SSL_get_tlsext_status_ocsp_resp(ssl_.get(), &der);
+    if (der == nullptr || length <= 0) {
+        return {};
+    }
+    return {reinterpret_cast<const char*>(der), static_cast<std::size_t>(length)};
+}
+
+X509_STORE* TlsSession::trust_store() const {
+    if (!verification_enabled()) {
+        return nullptr;
+    }
+    return SSL_CTX_get_cert_store(SSL_get_SSL_CTX(ssl_.get()));
+}
+
 std::string TlsSession::requested_server_name() const {
     const char* name = ssl_ ? SSL_get_servername(ssl_.get(), TLSEXT_NAMETYPE_host_name) : nullptr;
     return name == nullptr ? std::string() : std::string(name);

@@ -73,6 +73,13 @@ public:
     [[nodiscard]] Result<void> offer_alpn(const std::vector<std::string>& protocols);
     // The protocol the server selected by ALPN; "" when none (valid once Done).
     std::string alpn() const;
+    // Client, before the first step(): ask the server to staple its certificate's OCSP status
+    // (the status_request extension).
+    void request_ocsp_status();
+    // The DER OCSP response the server stapled, once Done ("" when none was sent).
+    std::string stapled_ocsp_response() const;
+    // The roots the peer was verified against; null when verification is off.
+    X509_STORE* trust_store() const;
 
     // Network side.
     void feed(std::string_view ciphertext);

@@ -120,6 +120,10 @@ void ScriptedTcpServer::start_tls(Connection& conn) {
 }
 
 void ScriptedTcpServer::on_plaintext(Connection& conn, std::string_view data) {
+    if (on_bytes_) {
+        on_bytes_(conn, data);
+        return;
+    }
     conn.pending.append(data);
     for (auto nl = conn.pending.find('\n'); nl != std::string::npos; nl = conn.pending.find('\n')) {
         std::string line = conn.pending.substr(0, nl);

@@ -43,6 +43,11 @@ public:
     ScriptedTcpServer(Loop& loop, std::string greeting = {}, OnLine on_line = {},
                       const char* bind_ip = "127.0.0.1");
 
+    // Binary protocols: every plaintext chunk goes to on_bytes as received, instead of being
+    // split into lines for on_line.
+    using OnBytes = std::function<void(Connection&, std::string_view bytes)>;
+    void on_bytes(OnBytes handler) { on_bytes_ = std::move(handler); }
+
     // Half-closes each connection right after the greeting: the peer reads it, then EOF.
     void close_after_greeting() { close_after_greeting_ = true; }
     // Speaks TLS from the first byte with this certificate.
@@ -79,6 +84,7 @@ private:
     Loop& loop_;
     std::string greeting_;
     OnLine on_line_;
+    OnBytes on_bytes_;
     std::string bind_ip_;
     UvHandle<uv_tcp_t> listener_;
     std::uint16_t port_ = 0;
