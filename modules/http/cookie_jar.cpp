@@ -4,7 +4,7 @@
 #include <cctype>
 #include <charconv>
 
-#include "modules/http/file_source.hpp"
+#include "modules/common/file_source.hpp"
 #include "modules/http/http_date.hpp"
 #include "prober/net/ip_address.hpp"
 
