@@ -4,6 +4,7 @@
 #include "modules/icmp/icmp_probe.hpp"
 #include "modules/probe.hpp"
 #include "modules/tcp/tcp_probe.hpp"
+#include "modules/websocket/websocket_probe.hpp"
 
 namespace sonde::modules {
 
@@ -17,9 +18,10 @@ StartProbe find_prober(config::ProberKind kind) {
             return &icmp::start_icmp_probe;
         case config::ProberKind::Http:
             return &http::start_http_probe;
+        case config::ProberKind::Websocket:
+            return &websocket::start_websocket_probe;
         case config::ProberKind::Grpc:
         case config::ProberKind::Unix:
-        case config::ProberKind::Websocket:
             return nullptr;
     }
     return nullptr;
