@@ -107,10 +107,9 @@ bool run_until_server(test::ProbeHarness& h, const std::function<bool()>& done) 
 // "passed" when it is "outgoing_test".
 WebsocketServer::Script upstream_dialog() {
     return [](WebsocketServer::Conn& conn) {
-        if (conn.read_request().empty()) {
+        if (!conn.upgrade()) {
             return;
         }
-        conn.accept_upgrade();
         conn.send_text("incoming_test");
         auto message = conn.read_message();
         if (message && *message == "outgoing_test") {
@@ -198,15 +197,12 @@ TEST_CASE("a fragmented message is matched whole, with control frames between it
     h.load(kWebsocketModules);
     std::atomic<bool> pong_ok{false};
     WebsocketServer server([&pong_ok](WebsocketServer::Conn& conn) {
-        if (conn.read_request().empty()) {
+        if (!conn.upgrade()) {
             return;
         }
-        conn.accept_upgrade();
         conn.send_frame(Opcode::Text, "hel", false);
-        conn.send_frame(Opcode::Ping, "are-you-there");
         // The probe answers the ping with a pong carrying the same payload.
-        auto pong = conn.read_frame();
-        pong_ok = pong && pong->opcode == Opcode::Pong && pong->payload == "are-you-there";
+        pong_ok = conn.ping_answered("are-you-there");
         conn.send_frame(Opcode::Continuation, "lo wor", false);
         conn.send_frame(Opcode::Continuation, "ld", true);
         conn.drain();
@@ -222,13 +218,10 @@ TEST_CASE("a ping while the probe waits for a message is answered", "[integratio
     h.load(kWebsocketModules);
     std::atomic<bool> pong_ok{false};
     WebsocketServer server([&pong_ok](WebsocketServer::Conn& conn) {
-        if (conn.read_request().empty()) {
+        if (!conn.upgrade()) {
             return;
         }
-        conn.accept_upgrade();
-        conn.send_frame(Opcode::Ping, "");
-        auto pong = conn.read_frame();
-        pong_ok = pong && pong->opcode == Opcode::Pong && pong->payload.empty();
+        pong_ok = conn.ping_answered("");
         // Only once the pong came does the server say what the probe waits for.
         if (pong_ok) {
             conn.send_text("hello world");
@@ -289,44 +282,33 @@ TEST_CASE("a server that closes or breaks the stream during expect fails the pro
     test::ProbeHarness h;
     h.load(kWebsocketModules);
 
-    SECTION("a close frame") {
-        WebsocketServer server([](WebsocketServer::Conn& conn) {
-            if (conn.read_request().empty()) {
-                return;
+    // The server upgrades, sends `bytes` and then only reads.
+    const auto run_against = [&h](std::string bytes) {
+        WebsocketServer server([&bytes](WebsocketServer::Conn& conn) {
+            if (conn.upgrade()) {
+                conn.write_raw(bytes);
             }
-            conn.accept_upgrade();
-            conn.send_frame(Opcode::Close, modules::websocket::close_payload(1001, "bye"));
             conn.drain();
         });
-        const auto report = h.run("ws_hello", server.url());
+        return h.run("ws_hello", server.url());
+    };
+    SECTION("a close frame") {
+        const auto report = run_against(modules::websocket::encode_frame(
+            Opcode::Close, modules::websocket::close_payload(1001, "bye"), std::nullopt));
         CHECK_FALSE(report.success);
         CHECK(report.detail == "websocket: close 1001 (going away): bye");
         CHECK(metric_value(*report.registry, "probe_websocket_failed_due_to_regex") == 1);
     }
     SECTION("a frame announcing 2^63 bytes fails at once, allocating nothing") {
-        WebsocketServer server([](WebsocketServer::Conn& conn) {
-            if (conn.read_request().empty()) {
-                return;
-            }
-            conn.accept_upgrade();
-            conn.write_raw(std::string("\x81\x7f\x80\x00\x00\x00\x00\x00\x00\x00", 10));
-            conn.drain();
-        });
-        const auto report = h.run("ws_hello", server.url());
+        const auto report =
+            run_against(std::string("\x81\x7f\x80\x00\x00\x00\x00\x00\x00\x00", 10));
         CHECK_FALSE(report.success);
         CHECK(report.failure == modules::FailureKind::Protocol);
         CHECK(report.detail.find("read limit exceeded") != std::string::npos);
     }
     SECTION("a frame just over the limit, announced with a 64-bit length") {
-        WebsocketServer server([](WebsocketServer::Conn& conn) {
-            if (conn.read_request().empty()) {
-                return;
-            }
-            conn.accept_upgrade();
-            conn.write_raw(std::string("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x01", 10));
-            conn.drain();
-        });
-        const auto report = h.run("ws_hello", server.url());
+        const auto report =
+            run_against(std::string("\x82\x7f\x00\x00\x00\x00\x01\x00\x00\x01", 10));
         CHECK_FALSE(report.success);
         CHECK(report.detail.find("read limit exceeded") != std::string::npos);
     }

@@ -102,6 +102,14 @@ void WebsocketServer::Conn::accept_upgrade() {
         modules::websocket::websocket_accept(request_header("Sec-WebSocket-Key")) + "\r\n\r\n");
 }
 
+bool WebsocketServer::Conn::upgrade() {
+    if (read_request().empty()) {
+        return false;
+    }
+    accept_upgrade();
+    return true;
+}
+
 void WebsocketServer::Conn::write_raw(std::string_view bytes) {
     auto* ssl = static_cast<SSL*>(ssl_);
     while (!bytes.empty()) {
@@ -145,6 +153,12 @@ std::optional<modules::websocket::Frame> WebsocketServer::Conn::read_frame() {
     }
 }
 
+bool WebsocketServer::Conn::ping_answered(std::string_view payload) {
+    send_frame(modules::websocket::Opcode::Ping, payload);
+    auto pong = read_frame();
+    return pong && pong->opcode == modules::websocket::Opcode::Pong && pong->payload == payload;
+}
+
 std::optional<std::string> WebsocketServer::Conn::read_message() {
     modules::websocket::MessageAssembler assembler(kWebsocketServerFrameLimit);
     for (;;) {
@@ -180,10 +194,9 @@ void WebsocketServer::Conn::drain() {
 
 WebsocketServer::Script WebsocketServer::echo() {
     return [](Conn& conn) {
-        if (conn.read_request().empty()) {
+        if (!conn.upgrade()) {
             return;
         }
-        conn.accept_upgrade();
         while (auto message = conn.read_message()) {
             conn.send_text(*message);
         }

@@ -36,6 +36,8 @@ public:
         std::string request_header(std::string_view name) const;
         // 101 Switching Protocols with the right Sec-WebSocket-Accept for the last request.
         void accept_upgrade();
+        // read_request() then accept_upgrade(); false when the client left first.
+        bool upgrade();
         void write_raw(std::string_view bytes);
         void send_frame(modules::websocket::Opcode opcode, std::string_view payload,
                         bool fin = true);
@@ -44,6 +46,8 @@ public:
         }
         // The next frame from the client (unmasked), nullopt on EOF or a protocol error.
         std::optional<modules::websocket::Frame> read_frame();
+        // Sends a ping and reads the next frame: true when it is the pong with the same payload.
+        bool ping_answered(std::string_view payload);
         // The next text or binary message (fragments joined; pongs skipped), nullopt when the
         // client closed or left. Recorded in messages().
         std::optional<std::string> read_message();
