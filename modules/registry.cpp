@@ -6,6 +6,7 @@
 #include "modules/probe.hpp"
 #include "modules/tcp/tcp_probe.hpp"
 #include "modules/tls/tls_probe.hpp"
+#include "modules/websocket/websocket_probe.hpp"
 
 namespace sonde::modules {
 
@@ -26,7 +27,7 @@ StartProbe find_prober(config::ProberKind kind) {
         case config::ProberKind::Grpc:
             return &grpc::start_grpc_probe;
         case config::ProberKind::Websocket:
-            return nullptr;
+            return &websocket::start_websocket_probe;
     }
     return nullptr;
 }

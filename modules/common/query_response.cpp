@@ -14,19 +14,6 @@ namespace {
 
 constexpr std::size_t kMaxLineBytes = 64 * 1024;
 
-// Returns the submatches of re in text, or nullopt when it does not match.
-std::optional<std::vector<re2::StringPiece>> find_submatches(const re2::RE2& re,
-                                                             std::string_view text) {
-    std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re.NumberOfCapturingGroups()) +
-                                         1);
-    const re2::StringPiece subject(text.data(), text.size());
-    if (!re.Match(subject, 0, subject.size(), re2::RE2::UNANCHORED, groups.data(),
-                  static_cast<int>(groups.size()))) {
-        return std::nullopt;
-    }
-    return groups;
-}
-
 std::string printable(std::string_view bytes) {
     std::string out;
     for (const char c : bytes) {

@@ -92,4 +92,16 @@ std::string regex_expand(const re2::RE2& re, std::string_view tmpl,
     return out;
 }
 
+std::optional<std::vector<re2::StringPiece>> find_submatches(const re2::RE2& re,
+                                                             std::string_view text) {
+    std::vector<re2::StringPiece> groups(static_cast<std::size_t>(re.NumberOfCapturingGroups()) +
+                                         1);
+    const re2::StringPiece subject(text.data(), text.size());
+    if (!re.Match(subject, 0, subject.size(), re2::RE2::UNANCHORED, groups.data(),
+                  static_cast<int>(groups.size()))) {
+        return std::nullopt;
+    }
+    return groups;
+}
+
 }  // namespace sonde::modules

@@ -4,19 +4,13 @@
 #include <cctype>
 #include <charconv>
 
-#include "modules/http/file_source.hpp"
+#include "config/ascii.hpp"
+#include "modules/common/file_source.hpp"
 #include "modules/http/http_date.hpp"
 #include "prober/net/ip_address.hpp"
 
 namespace sonde::modules::http {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 bool valid_name(std::string_view name) {
     static constexpr std::string_view kSeparators = "()<>@,;:\\\"/[]?={} \t";
@@ -74,7 +68,7 @@ std::optional<std::pair<std::string, bool>> domain_and_type(const std::string& h
     if (domain.empty() || domain.front() == '.' || domain.back() == '.') {
         return std::nullopt;
     }
-    domain = lower(domain);
+    domain = config::ascii_lower(domain);
     // Stand-in for the public suffix list: a single label is a public suffix.
     if (domain.find('.') == std::string::npos) {
         if (host == domain) {
@@ -111,7 +105,7 @@ void CookieJar::store(Entry entry, bool remove) {
 
 void CookieJar::set_cookies(const HttpUrl& url, const std::vector<std::string>& set_cookie,
                             std::int64_t now) {
-    const std::string host = lower(url.host);
+    const std::string host = config::ascii_lower(url.host);
     for (const std::string& line : set_cookie) {
         std::vector<std::string> parts;
         std::size_t start = 0;
@@ -139,7 +133,7 @@ void CookieJar::set_cookies(const HttpUrl& url, const std::vector<std::string>& 
         std::optional<std::int64_t> expires;
         for (std::size_t i = 1; i < parts.size(); ++i) {
             const auto aeq = parts[i].find('=');
-            const std::string key = lower(trim_space(parts[i].substr(0, aeq)));
+            const std::string key = config::ascii_lower(trim_space(parts[i].substr(0, aeq)));
             const std::string value =
                 aeq == std::string::npos ? "" : trim_space(parts[i].substr(aeq + 1));
             if (key == "domain") {
@@ -160,7 +154,7 @@ void CookieJar::set_cookies(const HttpUrl& url, const std::vector<std::string>& 
                 expires = parse_http_date(value);
             }
         }
-        const auto domain = domain_and_type(host, lower(domain_attr));
+        const auto domain = domain_and_type(host, config::ascii_lower(domain_attr));
         if (!domain) {
             continue;
         }
@@ -181,7 +175,7 @@ void CookieJar::set_cookies(const HttpUrl& url, const std::vector<std::string>& 
 }
 
 std::string CookieJar::cookie_header(const HttpUrl& url, std::int64_t now) const {
-    const std::string host = lower(url.host);
+    const std::string host = config::ascii_lower(url.host);
     const std::string path = url.path.empty() ? "/" : url.path;
     std::vector<const Entry*> matched;
     for (const Entry& e : entries_) {

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <vector>
 
+#include "config/ascii.hpp"
+
 namespace sonde::modules::http {
 namespace {
 
@@ -18,13 +20,6 @@ bool istarts_with(std::string_view text, std::string_view prefix) {
         }
     }
     return true;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
 }
 
 Error parse_error(std::string_view url, std::string_view reason) {
@@ -230,7 +225,7 @@ Result<HttpUrl> parse_http_url(std::string_view text) {
         return unexpected("unsupported protocol scheme \"\"");
     }
     HttpUrl out;
-    out.scheme = lower(scheme);
+    out.scheme = config::ascii_lower(scheme);
     if (out.scheme != "http" && out.scheme != "https") {
         return unexpected("unsupported protocol scheme \"" + out.scheme + "\"");
     }
@@ -247,7 +242,7 @@ Result<HttpUrl> normalise_target(std::string_view target) {
     }
     const std::string_view scheme = scheme_of(target);
     if (!scheme.empty() && target.substr(scheme.size(), 3) == "://") {
-        return unexpected("unsupported protocol scheme \"" + lower(scheme) + "\"");
+        return unexpected("unsupported protocol scheme \"" + config::ascii_lower(scheme) + "\"");
     }
     return parse_http_url("http://" + std::string(target));
 }

@@ -9,7 +9,8 @@
 #include <sys/socket.h>
 
 #include "config/redact.hpp"
-#include "modules/http/file_source.hpp"
+#include "modules/common/base64.hpp"
+#include "modules/common/file_source.hpp"
 #include "modules/http/request_builder.hpp"
 #include "prober/net/http_request.hpp"
 

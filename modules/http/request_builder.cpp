@@ -1,23 +1,12 @@
 #include "modules/http/request_builder.hpp"
 
-#include <array>
-
-#include "modules/http/file_source.hpp"
-#include "modules/http/header_names.hpp"
+#include "modules/common/base64.hpp"
+#include "modules/common/credentials.hpp"
+#include "modules/common/file_source.hpp"
+#include "modules/common/header_names.hpp"
 
 namespace sonde::modules::http {
 namespace {
-
-Result<std::string> fetch_secret(const config::Secret& inline_value, const std::string& file) {
-    if (!file.empty()) {
-        auto value = read_trimmed_file(file);
-        if (!value) {
-            return unexpected("unable to read file " + file + ": " + value.error());
-        }
-        return value;
-    }
-    return inline_value.value;
-}
 
 // Go's client turns URL userinfo into Basic credentials, percent-decoded.
 std::string userinfo_credentials(const std::string& userinfo) {
@@ -41,50 +30,21 @@ Result<void> add_authorization(const config::HttpProbe& cfg, const HttpUrl& url,
         return {};
     }
     if (cfg.authorization) {
-        auto credentials =
-            fetch_secret(cfg.authorization->credentials, cfg.authorization->credentials_file);
-        if (!credentials) {
-            return unexpected("unable to read authorization credentials: " + credentials.error());
+        auto value = authorization_header(*cfg.authorization);
+        if (!value) {
+            return unexpected(value.error());
         }
-        if (!credentials->empty()) {
-            headers.set("Authorization", cfg.authorization->type + " " + *credentials);
+        if (*value) {
+            headers.set("Authorization", std::move(**value));
         }
         return {};
     }
     if (cfg.basic_auth) {
-        std::string username = cfg.basic_auth->username;
-        if (!cfg.basic_auth->username_file.empty()) {
-            auto value = fetch_secret({}, cfg.basic_auth->username_file);
-            if (!value) {
-                return unexpected("unable to read basic auth username: " + value.error());
-            }
-            username = *value;
+        auto value = basic_auth_header(*cfg.basic_auth);
+        if (!value) {
+            return unexpected(value.error());
         }
-        auto password = fetch_secret(cfg.basic_auth->password, cfg.basic_auth->password_file);
-        if (!password) {
-            return unexpected("unable to read basic auth password: " + password.error());
-        }
-        headers.set("Authorization", "Basic " + base64_encode(username + ":" + *password));
-    }
-    return {};
-}
-
-Result<void> add_http_headers(const config::HttpProbe& cfg, net::HttpHeaders& headers) {
-    for (const auto& [name, values] : cfg.http_headers) {
-        const std::string key = canonical_header_key(name);
-        for (const auto& value : values.values) {
-            headers.add(key, value);
-        }
-        for (const auto& secret : values.secrets) {
-            headers.add(key, secret.value);
-        }
-        for (const auto& file : values.files) {
-            auto value = read_trimmed_file(file);
-            if (!value) {
-                return unexpected("unable to read headers file " + file + ": " + value.error());
-            }
-            headers.add(key, *value);
-        }
+        headers.set("Authorization", std::move(*value));
     }
     return {};
 }
@@ -138,7 +98,7 @@ Result<OutgoingRequest> finish_request(const config::HttpProbe& cfg, HopInputs h
     if (auto auth = add_authorization(cfg, request.url, request.headers); !auth) {
         return unexpected(auth.error());
     }
-    if (auto added = add_http_headers(cfg, request.headers); !added) {
+    if (auto added = add_header_values(cfg.http_headers, request.headers); !added) {
         return unexpected(added.error());
     }
     if (!hop.referer.empty()) {
@@ -168,38 +128,6 @@ std::string OutgoingRequest::serialise() const {
     }
     out += "\r\n";
     out += body;
-    return out;
-}
-
-std::string base64_encode(std::string_view data) {
-    static constexpr std::array<char, 64> kAlphabet = {
-        'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'I', 'J', 'K', 'L', 'M', 'N', 'O', 'P',
-        'Q', 'R', 'S', 'T', 'U', 'V', 'W', 'X', 'Y', 'Z', 'a', 'b', 'c', 'd', 'e', 'f',
-        'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't', 'u', 'v',
-        'w', 'x', 'y', 'z', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '+', '/'};
-    std::string out;
-    out.reserve((data.size() + 2) / 3 * 4);
-    std::size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        const auto n = (static_cast<unsigned>(static_cast<unsigned char>(data[i])) << 16U) |
-                       (static_cast<unsigned>(static_cast<unsigned char>(data[i + 1])) << 8U) |
-                       static_cast<unsigned>(static_cast<unsigned char>(data[i + 2]));
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += kAlphabet[(n >> 6U) & 63U];
-        out += kAlphabet[n & 63U];
-    }
-    const std::size_t rest = data.size() - i;
-    if (rest > 0) {
-        unsigned n = static_cast<unsigned>(static_cast<unsigned char>(data[i])) << 16U;
-        if (rest == 2) {
-            n |= static_cast<unsigned>(static_cast<unsigned char>(data[i + 1])) << 8U;
-        }
-        out += kAlphabet[(n >> 18U) & 63U];
-        out += kAlphabet[(n >> 12U) & 63U];
-        out += rest == 2 ? kAlphabet[(n >> 6U) & 63U] : '=';
-        out += '=';
-    }
     return out;
 }
 

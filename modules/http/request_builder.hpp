@@ -71,7 +71,4 @@ struct HopInputs {
 // then fails the probe with "HTTP request failed".
 Result<OutgoingRequest> finish_request(const config::HttpProbe& cfg, HopInputs hop);
 
-// RFC 4648 base64, for Basic credentials.
-std::string base64_encode(std::string_view data);
-
 }  // namespace sonde::modules::http

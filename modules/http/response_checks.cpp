@@ -6,7 +6,7 @@
 
 #include <re2/re2.h>
 
-#include "modules/http/header_names.hpp"
+#include "modules/common/header_names.hpp"
 
 namespace sonde::modules::http {
 namespace {

@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "modules/common/query_response.hpp"
+#include "modules/common/stream_session.hpp"
 #include "modules/common/target_address.hpp"
 #include "modules/common/tls_metrics.hpp"
 #include "prober/core/uv_error.hpp"
@@ -18,21 +19,19 @@
 namespace sonde::modules::tcp {
 namespace {
 
-class TcpProbeSession final : public ProbeSession {
+class TcpProbeSession final : public StreamSession {
 public:
     TcpProbeSession(ProbeContext& ctx, ProbeDone done)
-        : ctx_(ctx),
+        : StreamSession(ctx, std::move(done)),
           config_(ctx.module.tcp),
           tls_(config_.tls),
-          query_response_(config_.query_response),
-          done_(std::move(done)) {}
+          query_response_(config_.query_response) {}
     // The unix prober: the module's unix block instead of its tcp block.
     TcpProbeSession(ProbeContext& ctx, ProbeDone done, const config::UnixProbe& unix_socket)
-        : ctx_(ctx),
+        : StreamSession(ctx, std::move(done)),
           config_(ctx.module.tcp),
           tls_(unix_socket.tls),
-          query_response_(unix_socket.query_response),
-          done_(std::move(done)) {}
+          query_response_(unix_socket.query_response) {}
 
     // The target is the socket's path.
     void start_unix() {
@@ -248,49 +247,17 @@ private:
         return (address_.is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(port_);
     }
 
-    // Failures found inside start() are reported on a later iteration: done never runs
-    // inside start_tcp_probe().
-    void fail_later(FailureKind kind, const char* message, std::string reason) {
-        if (message[0] != '\0') {
-            ctx_.log.error(message, {{"err", reason}});
-        }
-        ctx_.loop.post(alive_, [this, kind, reason = std::move(reason)]() mutable {
-            finish(ProbeOutcome::fail(kind, std::move(reason)));
-        });
-    }
-
-    void finish(ProbeOutcome outcome) {
-        if (finished_) {
-            return;
-        }
-        finished_ = true;
-        if (channel_) {
-            channel_->stop();
-        }
-        if (stream_) {
-            stream_->close();
-        }
-        auto done = std::move(done_);
-        done(std::move(outcome));  // last statement: the runner may now delete this session
-    }
-
-    ProbeContext& ctx_;
     const config::TcpProbe& config_;  // the tcp prober's IP options
     const bool tls_;
     const std::vector<config::QueryResponse>& query_response_;
-    ProbeDone done_;
     std::string path_;  // the unix prober's socket
     std::string host_;
     std::uint16_t port_ = 0;
     std::optional<net::IpAddress> source_;
     net::IpAddress address_;
     std::unique_ptr<net::ResolveRequest> resolving_;
-    std::unique_ptr<net::TcpStream> stream_;
     std::optional<QueryResponseDialog> dialog_;
-    std::unique_ptr<net::TlsChannel> channel_;  // declared after stream_: destroyed first
-    bool finished_ = false;
     bool succeeded_ = false;  // the dialog succeeded; waiting for the last write to flush
-    Alive alive_;
 };
 
 }  // namespace

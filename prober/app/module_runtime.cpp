@@ -72,8 +72,15 @@ Result<std::shared_ptr<const net::TlsClientContext>> build_tls_context(
             }
             return Ctx{*ctx};
         }
+        case config::ProberKind::Websocket: {
+            // Always: whether TLS is spoken (wss://) is up to each target.
+            auto ctx = net::make_tls_client_context(module.websocket.tls_config);
+            if (!ctx) {
+                return unexpected(ctx.error());
+            }
+            return Ctx{*ctx};
+        }
         case config::ProberKind::Icmp:
-        case config::ProberKind::Websocket:
             return Ctx{};
     }
     return Ctx{};

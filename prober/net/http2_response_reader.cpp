@@ -7,6 +7,8 @@
 
 #include <nghttp2/nghttp2.h>
 
+#include "config/ascii.hpp"
+
 namespace sonde::net {
 namespace {
 
@@ -23,16 +25,6 @@ bool http2_drops_field(std::string_view lower_name, std::string_view value) {
     return lower_name == "host" || lower_name == "connection" || lower_name == "keep-alive" ||
            lower_name == "proxy-connection" || lower_name == "transfer-encoding" ||
            lower_name == "upgrade" || lower_name == "content-length";
-}
-
-std::string http2_lower(std::string_view name) {
-    std::string out(name);
-    for (char& c : out) {
-        if (c >= 'A' && c <= 'Z') {
-            c = static_cast<char>(c - 'A' + 'a');
-        }
-    }
-    return out;
 }
 
 nghttp2_nv http2_field(const std::string& name, const std::string& value) {
@@ -242,7 +234,7 @@ Result<void> Http2ResponseReader::start(const Http2Request& request) {
     fields.emplace_back(":authority", request.authority);
     fields.emplace_back(":path", request.path);
     for (const auto& field : request.headers.fields()) {
-        std::string name = http2_lower(field.name);
+        std::string name = config::ascii_lower(field.name);
         if (!http2_drops_field(name, field.value)) {
             fields.emplace_back(std::move(name), field.value);
         }

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "modules/common/base64.hpp"
 #include "modules/http/request_builder.hpp"
 #include "prober/net/http_server.hpp"
 #include "prober/net/tls_context.hpp"
@@ -74,7 +75,7 @@ struct TokenServer {
         forms.push_back(form_fields(request.body));
         const auto& form = forms.back();
         const std::string expected_basic =
-            "Basic " + modules::http::base64_encode("sonde+client:" + secret_escaped());
+            "Basic " + modules::base64_encode("sonde+client:" + secret_escaped());
         const bool header_ok = authorizations.back() == expected_basic;
         const bool body_ok =
             form.count("client_id") != 0 && form.at("client_id") == "sonde+client" &&

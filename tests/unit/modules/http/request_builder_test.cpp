@@ -6,7 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "modules/http/header_names.hpp"
+#include "modules/common/base64.hpp"
+#include "modules/common/header_names.hpp"
 #include "tests/support/http_url_fixtures.hpp"
 #include "tests/support/temp_dir.hpp"
 

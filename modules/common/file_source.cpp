@@ -1,4 +1,4 @@
-#include "modules/http/file_source.hpp"
+#include "modules/common/file_source.hpp"
 
 #include <cctype>
 #include <cerrno>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <iterator>
 
-namespace sonde::modules::http {
+namespace sonde::modules {
 
 Result<std::string> read_whole_file(const std::string& path) {
     errno = 0;
@@ -47,4 +47,4 @@ Result<std::string> read_trimmed_file(const std::string& path) {
     return trim_space(std::move(*data));
 }
 
-}  // namespace sonde::modules::http
+}  // namespace sonde::modules

@@ -1,8 +1,8 @@
-#include "modules/http/header_names.hpp"
+#include "modules/common/header_names.hpp"
 
 #include <cctype>
 
-namespace sonde::modules::http {
+namespace sonde::modules {
 namespace {
 
 // RFC 7230 tchar.
@@ -32,4 +32,4 @@ std::string canonical_header_key(std::string_view name) {
     return out;
 }
 
-}  // namespace sonde::modules::http
+}  // namespace sonde::modules
