@@ -51,6 +51,9 @@ public:
     [[nodiscard]] Result<void> start(const Http2Request& request);
     // The bytes to send now ("" when none).
     std::string take_output();
+    // The exchange is over (complete, failed or abandoned): queues GOAWAY for take_output()
+    // and takes no more input. Idempotent.
+    void end_session();
 
     std::size_t feed(std::string_view data) override;
     void finish() override;
@@ -95,6 +98,7 @@ private:
     bool response_started_ = false;
     bool head_complete_ = false;
     bool failed_on_limit_ = false;
+    bool ended_ = false;
 };
 
 }  // namespace sonde::net

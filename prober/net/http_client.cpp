@@ -436,6 +436,7 @@ void HttpExchange::finish(std::optional<HttpError> error) {
     }
     if (h2_ != nullptr) {
         response_.trailers = h2_->trailers();
+        h2_->end_session();
         flush_http2();  // the GOAWAY that ends the session politely, if the socket still takes it
     }
     // Keep-alives are off: the connection is done either way. Closing (not destroying) keeps

@@ -69,6 +69,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             SONDE_FUZZ_CHECK(!reader.headers_done());
             break;
     }
+    reader.end_session();
+    SONDE_FUZZ_CHECK(reader.feed("more") == 4);
+    (void)reader.take_output();
     if (limits.max_body_bytes != 0) {
         SONDE_FUZZ_CHECK(reader.body().size() <= limits.max_body_bytes);
     }
