@@ -23,6 +23,9 @@ add_library(sonde_fuzz_code STATIC ${sonde_fuzz_config_sources}
     prober/net/url.cpp
     modules/http/http_url.cpp modules/http/redirect_policy.cpp modules/http/body_decoder.cpp
     modules/dns/dns_message.cpp modules/grpc/grpc_health.cpp
+    modules/websocket/websocket_frame.cpp modules/websocket/websocket_handshake.cpp
+    modules/common/base64.cpp modules/common/credentials.cpp modules/common/file_source.cpp
+    modules/common/header_names.cpp
     discovery/target.cpp discovery/kubernetes/watch_events.cpp
     discovery/kubernetes/derive_targets.cpp)
 target_include_directories(sonde_fuzz_code PUBLIC ${PROJECT_SOURCE_DIR})
