@@ -131,6 +131,10 @@ struct HttpProbe {
     std::map<std::string, std::vector<Secret>> proxy_connect_header;
     bool skip_resolve_phase_with_proxy = false;
     bool enable_http2 = true;
+    // sonde extension: plain http:// targets speak HTTP/2 from the first byte (h2c with prior
+    // knowledge, RFC 9113 §3.3), for servers that only speak cleartext HTTP/2 (gRPC gateways,
+    // envoy h2c listeners). The exporter has no h2c. https:// is unchanged (ALPN).
+    bool http2_prior_knowledge = false;
     bool enable_http3 = false;
     bool follow_redirects_set_by_deprecated_key = false;
     std::string preferred_ip_protocol = "ip6";

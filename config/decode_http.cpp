@@ -310,6 +310,8 @@ void decode_http(const YAML::Node& node, HttpProbe& out, DecodeContext& ctx) {
                 out.skip_resolve_phase_with_proxy = as_bool(value);
             } else if (key == "enable_http3") {
                 out.enable_http3 = as_bool(value);
+            } else if (key == "http2_prior_knowledge") {
+                out.http2_prior_knowledge = as_bool(value);
             } else if (key == "preferred_ip_protocol") {
                 out.preferred_ip_protocol = as_string(value);
             } else if (key == "ip_protocol_fallback") {
@@ -356,6 +358,10 @@ void decode_http(const YAML::Node& node, HttpProbe& out, DecodeContext& ctx) {
     } else if (lists("HTTP/3.0")) {
         fail(fields.mark("valid_http_versions"),
              "HTTP/3 cannot be used as a valid HTTP version when enable_http3 is false");
+    }
+    if (out.http2_prior_knowledge && !out.enable_http2) {
+        fail(fields.mark("http2_prior_knowledge"),
+             "http2_prior_knowledge needs enable_http2 (it is HTTP/2 on plain http:// targets)");
     }
 }
 

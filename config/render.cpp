@@ -264,6 +264,9 @@ void http(YAML::Emitter& e, const HttpProbe& h) {
     str(e, "compression", h.compression);
     e << YAML::Key << "body_size_limit" << YAML::Value << format_base2_bytes(h.body_size_limit);
     boolean(e, "enable_http3", h.enable_http3);
+    if (h.http2_prior_knowledge) {  // sonde's own key: shown only when used
+        boolean(e, "http2_prior_knowledge", true);
+    }
     e << YAML::EndMap;
 }
 

@@ -278,6 +278,9 @@ private:
             options.address = *address;
             options.port = *port;
         }
+        if (!url.is_https() && cfg_.http2_prior_knowledge) {
+            options.http2 = net::Http2Mode::Required;  // h2c with prior knowledge (sonde's own)
+        }
         if (url.is_https()) {
             if (!ctx_.tls) {
                 fail_now(FailureKind::Internal, "Error for HTTP request",

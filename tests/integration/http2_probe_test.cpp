@@ -177,6 +177,38 @@ TEST_CASE("http2: enable_http2 false offers HTTP/1.1 only", "[integration][http]
     REQUIRE(h.close() == 0);
 }
 
+TEST_CASE("http2: http2_prior_knowledge speaks h2c to plain http:// targets",
+          "[integration][http][http2]") {
+    test::H2TestServer server(healthy_reply, {});
+    test::ProbeHarness h;
+    h.load(R"yaml(modules:
+  h2c:
+    prober: http
+    timeout: 2s
+    http:
+      preferred_ip_protocol: ip4
+      http2_prior_knowledge: true
+      valid_http_versions: [HTTP/2.0]
+  plain:
+    prober: http
+    timeout: 2s
+    http:
+      preferred_ip_protocol: ip4
+)yaml");
+    auto report = h.run("h2c", "http://" + server.address() + "/healthz");
+    INFO(report.detail);
+    CHECK(report.success);
+    CHECK(metric_value(*report.registry, "probe_http_version") == 2);
+    CHECK(metric_value(*report.registry, "probe_http_ssl") == 0);
+    REQUIRE(server.requests().size() == 1);
+    CHECK(server.requests()[0].scheme == "http");
+    // Without it, plain http:// is HTTP/1.1, which an h2c-only server cannot read.
+    report = h.run("plain", "http://" + server.address() + "/healthz");
+    CHECK_FALSE(report.success);
+    CHECK(server.requests().size() == 1);
+    REQUIRE(h.close() == 0);
+}
+
 TEST_CASE("http2: a server that does not pick h2 is spoken to in HTTP/1.1",
           "[integration][http][http2][nginx]") {
     if (!test::NginxServer::available()) {

@@ -86,6 +86,11 @@ TEST_CASE("bad config text gives the exact message and position", "[unit][config
         {"modules:\n  m:\n    prober: tcp\n    tcp:\n      query_response:\n"
          "      - expect: x\n        expect_bytes: y\n",
          "t.yml:7:9: expect and expect_bytes are mutually exclusive"},
+        // sonde's h2c extension needs HTTP/2 on.
+        {"modules:\n  m:\n    prober: http\n    http:\n      enable_http2: false\n"
+         "      http2_prior_knowledge: true\n",
+         "t.yml:6:7: http2_prior_knowledge needs enable_http2 (it is HTTP/2 on plain http:// "
+         "targets)"},
     }));
     INFO(text);
     CHECK(sonde::test::config_error_of(text) == expected);
