@@ -13,7 +13,9 @@
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "tests/support/sonde_process.hpp"
@@ -226,6 +228,44 @@ TEST_CASE("non-root: with no capability, ping_group_range in a namespace allows 
     INFO(refused.output);
     CHECK(refused.exit_code == 1);
     CHECK(refused.output.find("Error listening to socket") != std::string::npos);
+}
+
+// The unix prober's permission text (reference §3): only a user the socket's mode refuses can
+// see it, so the probe runs as nobody against root's 0600 socket; root (any uid 0) would pass.
+TEST_CASE("non-root: a unix socket the user may not open fails with the exporter's text",
+          "[integration][nonroot][unix]") {
+    if (skip_unless_root()) {
+        return;
+    }
+    test::TempDir dir;
+    REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+    const std::string file =
+        dir.write("unix.yml", "modules:\n  unix_connect:\n    prober: unix\n    timeout: 3s\n");
+    REQUIRE(::chmod(file.c_str(), 0644) == 0);
+    const std::string path = dir.path() + "/private.sock";
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, sizeof addr.sun_path - 1);
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd, 4) == 0);
+    REQUIRE(::chmod(path.c_str(), 0600) == 0);
+
+    auto argv = as_nobody("");
+    argv.insert(argv.end(), {SONDE_BINARY, "check", "--config.file=" + file, "unix_connect", path});
+    const auto denied = test::run_command(argv);
+    INFO(denied.output);
+    CHECK(denied.exit_code != 0);
+    CHECK(denied.output.find("permission denied connecting to unix socket " + path) !=
+          std::string::npos);
+
+    // The control: opened to everyone, the same user connects.
+    REQUIRE(::chmod(path.c_str(), 0666) == 0);
+    const auto allowed = test::run_command(argv);
+    INFO(allowed.output);
+    CHECK(allowed.exit_code == 0);
+    ::close(fd);
 }
 
 }  // namespace sonde
