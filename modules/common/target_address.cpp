@@ -110,6 +110,28 @@ std::optional<std::uint16_t> parse_target_port(const std::string& text) {
     return static_cast<std::uint16_t>(value);
 }
 
+std::variant<DialTarget, DialTargetError> parse_dial_target(const std::string& target,
+                                                            const std::string& source_ip_address) {
+    constexpr const char* kSplitMessage = "Error splitting target address and port";
+    auto host_port = net::split_host_port(target);
+    if (!host_port) {
+        return DialTargetError{false, kSplitMessage, "missing port in address " + target};
+    }
+    const auto port = parse_target_port(host_port->port);
+    if (!port) {
+        return DialTargetError{false, kSplitMessage, "invalid port " + host_port->port};
+    }
+    DialTarget out{host_port->host, *port, std::nullopt};
+    if (!source_ip_address.empty()) {
+        out.source = net::IpAddress::parse(source_ip_address);
+        if (!out.source) {
+            return DialTargetError{true, "Error parsing source ip address",
+                                   "invalid source_ip_address " + source_ip_address};
+        }
+    }
+    return out;
+}
+
 std::optional<net::IpAddress> choose_address(const std::vector<net::IpAddress>& addresses,
                                              int preferred_family) {
     std::optional<net::IpAddress> fallback;

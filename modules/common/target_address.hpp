@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <variant>
 #include <vector>
 
 #include <prometheus/registry.h>
@@ -43,6 +44,22 @@ using TargetAddressCallback = std::function<void(Result<net::IpAddress>)>;
 // The port of a `host:port` target (Go's net.Dial accepts 0 to 65535, digits only); nullopt
 // when it is not one.
 std::optional<std::uint16_t> parse_target_port(const std::string& text);
+
+// A `host:port` target and a source_ip_address as the tcp and tls probers read them (Go's
+// net.SplitHostPort, a port of 0-65535, an IP literal for the source), or why not: the log
+// message of the exporter's tcp prober, and the reason.
+struct DialTarget {
+    std::string host;
+    std::uint16_t port = 0;
+    std::optional<net::IpAddress> source;
+};
+struct DialTargetError {
+    bool bad_source = false;  // source_ip_address (an internal error), else the target (resolve)
+    const char* message = "";
+    std::string reason;
+};
+std::variant<DialTarget, DialTargetError> parse_dial_target(const std::string& target,
+                                                            const std::string& source_ip_address);
 
 // The selection rule with fallback: the first address of preferred_family (AF_INET or
 // AF_INET6), else the last address of the other family; nullopt when addresses is empty.

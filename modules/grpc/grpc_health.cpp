@@ -4,6 +4,8 @@
 #include <charconv>
 #include <iterator>
 
+#include "config/ascii.hpp"
+
 namespace sonde::modules::grpc {
 namespace {
 
@@ -51,19 +53,6 @@ int grpc_code_from_http(int http_status) {
     }
 }
 
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 // grpc-message is percent-encoded (the spec's "Percent-Encoded"); a malformed escape is kept
 // as written, as grpc-go does.
 std::string percent_decode(std::string_view text) {
@@ -71,8 +60,8 @@ std::string percent_decode(std::string_view text) {
     out.reserve(text.size());
     for (std::size_t i = 0; i < text.size(); ++i) {
         if (text[i] == '%' && i + 2 < text.size()) {
-            const int hi = hex_digit(text[i + 1]);
-            const int lo = hex_digit(text[i + 2]);
+            const int hi = config::ascii_hex_value(text[i + 1]);
+            const int lo = config::ascii_hex_value(text[i + 2]);
             if (hi >= 0 && lo >= 0) {
                 out.push_back(static_cast<char>(hi * 16 + lo));
                 i += 2;

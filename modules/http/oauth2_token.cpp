@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sys/socket.h>
 
+#include "config/ascii.hpp"
 #include "config/redact.hpp"
 #include "modules/common/base64.hpp"
 #include "modules/common/file_source.hpp"
@@ -40,19 +41,6 @@ std::string query_escape(std::string_view text) {
     return out;
 }
 
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 // Go's url.QueryUnescape; nullopt on a bad escape.
 std::optional<std::string> query_unescape(std::string_view text) {
     std::string out;
@@ -63,8 +51,8 @@ std::optional<std::string> query_unescape(std::string_view text) {
             if (i + 2 >= text.size()) {
                 return std::nullopt;
             }
-            const int hi = hex_value(text[i + 1]);
-            const int lo = hex_value(text[i + 2]);
+            const int hi = config::ascii_hex_value(text[i + 1]);
+            const int lo = config::ascii_hex_value(text[i + 2]);
             if (hi < 0 || lo < 0) {
                 return std::nullopt;
             }

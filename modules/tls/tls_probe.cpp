@@ -43,28 +43,16 @@ public:
         }
         handshake_phase_ = &phases.Add({{"phase", "handshake"}});
 
-        auto host_port = net::split_host_port(ctx_.target);
-        if (!host_port) {
-            fail_later(FailureKind::Resolve, "Error splitting target address and port",
-                       "missing port in address " + ctx_.target);
+        auto dial = parse_dial_target(ctx_.target, config_.source_ip_address);
+        if (auto* error = std::get_if<DialTargetError>(&dial)) {
+            fail_later(error->bad_source ? FailureKind::Internal : FailureKind::Resolve,
+                       error->message, std::move(error->reason));
             return;
         }
-        host_ = host_port->host;
-        const auto port = parse_target_port(host_port->port);
-        if (!port) {
-            fail_later(FailureKind::Resolve, "Error splitting target address and port",
-                       "invalid port " + host_port->port);
-            return;
-        }
-        port_ = *port;
-        if (!config_.source_ip_address.empty()) {
-            source_ = net::IpAddress::parse(config_.source_ip_address);
-            if (!source_) {
-                fail_later(FailureKind::Internal, "Error parsing source ip address",
-                           "invalid source_ip_address " + config_.source_ip_address);
-                return;
-            }
-        }
+        auto& target = std::get<DialTarget>(dial);
+        host_ = std::move(target.host);
+        port_ = target.port;
+        source_ = target.source;
         ctx_.log.info("Resolving target address", {{"target", host_}});
         phase_start_ns_ = uv_hrtime();
         resolving_ = resolve_target(

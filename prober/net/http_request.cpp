@@ -2,24 +2,13 @@
 
 #include <cstdlib>
 
+#include "config/ascii.hpp"
+
 namespace sonde::net {
 namespace {
 
 char lower(char c) {
     return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 std::string_view trim(std::string_view s) {
@@ -39,8 +28,8 @@ Result<std::string> unescape(std::string_view text, bool plus_is_space) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
         if (c == '%') {
-            const int hi = i + 1 < text.size() ? hex_value(text[i + 1]) : -1;
-            const int lo = i + 2 < text.size() ? hex_value(text[i + 2]) : -1;
+            const int hi = i + 1 < text.size() ? config::ascii_hex_value(text[i + 1]) : -1;
+            const int lo = i + 2 < text.size() ? config::ascii_hex_value(text[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 // Go quotes at most the three bytes of the would-be escape.
                 return unexpected("invalid URL escape \"" + std::string(text.substr(i, 3)) + "\"");
