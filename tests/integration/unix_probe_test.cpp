@@ -13,7 +13,9 @@
 
 #include "tests/support/metric_value.hpp"
 #include "tests/support/probe_harness.hpp"
+#include "tests/support/sonde_process.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "tests/support/test_certs.hpp"
 
 namespace sonde {
 namespace {
@@ -154,6 +156,44 @@ TEST_CASE("unix: a probe destroyed while connecting is clean", "[integration][un
     auto run = h.start("unix_banner", path, 2, &report);
     run.reset();
     CHECK_FALSE(report.has_value());
+    REQUIRE(h.close() == 0);
+}
+
+// TLS over a unix socket, against a real peer: `openssl s_server -unix`. As in the exporter
+// (Go's tls.Client), a path gives no name to verify: tls_config.server_name must say it.
+TEST_CASE("unix: TLS over the socket, verified against the CA and the configured name",
+          "[integration][unix][tls]") {
+    test::TempDir dir;
+    const auto ca = test::make_ca("Unix TLS CA");
+    const auto leaf = test::make_signed(test::localhost_spec(), ca);
+    const std::string cert = dir.write("cert.pem", leaf.cert_pem);
+    const std::string key = dir.write("key.pem", leaf.key_pem);
+    const std::string ca_file = dir.write("ca.pem", ca.cert_pem);
+    const std::string path = dir.path() + "/tls.sock";
+    test::SondeProcess server(
+        {"/usr/bin/openssl", "s_server", "-unix", path, "-cert", cert, "-key", key, "-www"},
+        "ACCEPT", 0);
+    test::ProbeHarness h;
+    h.load(
+        "modules:\n  unix_tls:\n    prober: unix\n    timeout: 2s\n    unix:\n"
+        "      tls: true\n      tls_config: {ca_file: " +
+        ca_file +
+        ", server_name: localhost}\n"
+        "  unix_tls_no_name:\n    prober: unix\n    timeout: 2s\n    unix:\n"
+        "      tls: true\n      tls_config: {ca_file: " +
+        ca_file + "}\n");
+    auto report = h.run("unix_tls", path);
+    INFO(report.detail);
+    CHECK(report.success);
+    CHECK(metric_value(*report.registry, "probe_ssl_earliest_cert_expiry") ==
+          static_cast<double>(leaf.not_after));
+    CHECK(metric_value(*report.registry, "probe_tls_version_info", {{"version", "TLS 1.3"}}) == 1);
+
+    report = h.run("unix_tls_no_name", path);
+    INFO(report.detail);
+    CHECK_FALSE(report.success);
+    CHECK(report.failure == modules::FailureKind::Tls);
+    CHECK(report.detail.find("either server_name or insecure_skip_verify") != std::string::npos);
     REQUIRE(h.close() == 0);
 }
 
