@@ -213,31 +213,35 @@ std::string grpc_code_name(int code) {
 }
 
 GrpcCallResult read_health_check_call(int http_status, const net::HttpHeaders& headers,
-                                      std::string_view body, const net::HttpHeaders& trailers) {
+                                      std::string_view body,
+                                      const net::HttpHeaders* status_fields) {
     GrpcCallResult result;
-    const std::string* content_type = headers.find("content-type");
-    const bool is_grpc = content_type != nullptr && content_type->rfind("application/grpc", 0) == 0;
     if (http_status != 200) {
         result.code = grpc_code_from_http(http_status);
         result.message =
             "unexpected HTTP status code received from server: " + std::to_string(http_status);
         return result;
     }
+    // grpc-go's rule: exactly application/grpc, or it followed by "+format" or ";params".
+    const std::string* content_type = headers.find("content-type");
+    const std::string_view type = content_type != nullptr ? *content_type : std::string_view();
+    const bool is_grpc = type.substr(0, 16) == "application/grpc" &&
+                         (type.size() == 16 || type[16] == '+' || type[16] == ';');
     if (!is_grpc) {
         result.code = kGrpcUnknown;
-        result.message = "unexpected content-type \"" +
-                         (content_type != nullptr ? *content_type : std::string()) + "\"";
+        result.message = "unexpected content-type \"" + std::string(type) + "\"";
         return result;
     }
-    // A trailers-only answer (an error with no message) carries grpc-status in its head.
-    const std::string* status_text = trailers.find("grpc-status");
-    const net::HttpHeaders& status_block = status_text != nullptr ? trailers : headers;
-    if (status_text == nullptr) {
-        status_text = headers.find("grpc-status");
-    }
-    if (status_text == nullptr) {
+    if (status_fields == nullptr) {
         result.code = kGrpcInternal;
         result.message = "server closed the stream without sending trailers";
+        return result;
+    }
+    const std::string* status_text = status_fields->find("grpc-status");
+    if (status_text == nullptr) {
+        // grpc-go starts from UNKNOWN and keeps it when the trailers do not say.
+        result.code = kGrpcUnknown;
+        result.message = "the server's trailers have no grpc-status";
         return result;
     }
     const auto code = parse_grpc_status(*status_text);
@@ -247,7 +251,7 @@ GrpcCallResult read_health_check_call(int http_status, const net::HttpHeaders& h
         return result;
     }
     result.code = *code;
-    if (const std::string* message = status_block.find("grpc-message")) {
+    if (const std::string* message = status_fields->find("grpc-message")) {
         result.message = percent_decode(*message);
     }
     if (result.code != kGrpcOk) {

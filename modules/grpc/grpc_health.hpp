@@ -60,8 +60,11 @@ struct GrpcCallResult {
     std::optional<int> serving_status;  // with code OK only
 };
 
+// status_fields: the header block that ended the stream and so carries grpc-status — the
+// trailers, or the head itself for a "trailers-only" answer; null when the stream ended with
+// DATA and no trailers (grpc-go: INTERNAL).
 GrpcCallResult read_health_check_call(int http_status, const net::HttpHeaders& headers,
-                                      std::string_view body, const net::HttpHeaders& trailers);
+                                      std::string_view body, const net::HttpHeaders* status_fields);
 
 // The grpc-timeout header value for a deadline this far away: "<n>m" (milliseconds), at most
 // 8 digits as the spec allows.

@@ -187,8 +187,11 @@ private:
             return;
         }
         const net::HttpClientResponse& response = exchange_->response();
+        const net::HttpHeaders* status_fields = response.head_ended_stream ? &response.head.headers
+                                                : response.trailers_received ? &response.trailers
+                                                                             : nullptr;
         const GrpcCallResult call = read_health_check_call(
-            response.head.status, response.head.headers, response.body, response.trailers);
+            response.head.status, response.head.headers, response.body, status_fields);
         record_call_end(call.code, call.serving_status);
         if (call.code != kGrpcOk) {
             const std::string reason =

@@ -12,8 +12,9 @@
 namespace sonde::net {
 namespace {
 
-// Go's client takes a 4 MiB connection window; 1 MiB per stream keeps a large body flowing
-// without a WINDOW_UPDATE per 64 KiB, while the body cap still bounds what is held.
+// Flow-control windows for the one stream and the connection (Go: 4 MiB and 1 GiB). 1 MiB keeps
+// a large body flowing without a WINDOW_UPDATE per 64 KiB (the protocol's default); the body
+// cap, not the window, bounds what is held.
 constexpr std::int32_t kHttp2StreamWindow = 1 << 20;
 
 // kHttp2NoCallbackFailure: a callback that finds the response unacceptable (over a cap, a bad
@@ -79,7 +80,10 @@ struct Http2ResponseReader::Callbacks {
                          const std::uint8_t* name, std::size_t name_len, const std::uint8_t* value,
                          std::size_t value_len, std::uint8_t /*flags*/, void* user_data) {
         Http2ResponseReader& r = self(user_data);
-        if (frame->hd.stream_id != r.stream_id_ || r.state_ == State::Failed) {
+        // A PUSH_PROMISE sent before the server acknowledged ENABLE_PUSH 0 also arrives here,
+        // with our stream's id: its request fields are not the response's.
+        if (frame->hd.type != NGHTTP2_HEADERS || frame->hd.stream_id != r.stream_id_ ||
+            r.state_ == State::Failed) {
             return 0;
         }
         r.header_bytes_ += name_len + value_len;
@@ -136,8 +140,14 @@ struct Http2ResponseReader::Callbacks {
                     r.head_.content_length = n;
                 }
             }
+            if (r.head_.content_length < 0 && end_stream && !r.head_request_) {
+                r.head_.content_length = 0;  // as Go's transport: a head that ends the stream
+            }
             r.head_complete_ = true;
+            r.head_ended_stream_ = end_stream;
             r.state_ = State::Body;
+        } else if (frame->hd.type == NGHTTP2_HEADERS) {
+            r.trailers_received_ = true;
         }
         if (end_stream && r.head_complete_) {
             r.complete();
@@ -181,6 +191,33 @@ struct Http2ResponseReader::Callbacks {
         return 0;
     }
 
+    // nghttp2 answers a connection error (bytes that are not HTTP/2, a frame over the size
+    // limit, a bad window update) by queueing GOAWAY and ignoring the rest; no stream callback
+    // says so. The GOAWAY going out is where the reader learns it.
+    static int on_frame_send(nghttp2_session* /*session*/, const nghttp2_frame* frame,
+                             void* user_data) {
+        Http2ResponseReader& r = self(user_data);
+        if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR &&
+            !r.ended_ && r.state_ != State::Complete) {
+            std::string reason = "the server's HTTP/2 frames are invalid (";
+            reason += nghttp2_http2_strerror(frame->goaway.error_code);
+            if (!r.connection_error_.empty()) {
+                reason += ": " + r.connection_error_;
+            }
+            r.fail(reason + ")");
+        }
+        return 0;
+    }
+
+    static int on_error(nghttp2_session* /*session*/, int /*lib_error_code*/, const char* msg,
+                        std::size_t len, void* user_data) {
+        Http2ResponseReader& r = self(user_data);
+        if (r.connection_error_.empty()) {
+            r.connection_error_.assign(msg, len);
+        }
+        return 0;
+    }
+
     static ssize_t read_request_body(nghttp2_session* /*session*/, std::int32_t /*stream_id*/,
                                      std::uint8_t* buf, std::size_t length,
                                      std::uint32_t* data_flags, nghttp2_data_source* /*source*/,
@@ -210,6 +247,8 @@ Http2ResponseReader::Http2ResponseReader(HttpResponseLimits limits, bool head_re
     nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, &Callbacks::on_frame_recv);
     nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, &Callbacks::on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, &Callbacks::on_stream_close);
+    nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, &Callbacks::on_frame_send);
+    nghttp2_session_callbacks_set_error_callback2(callbacks, &Callbacks::on_error);
     if (nghttp2_session_client_new(&impl_->session, callbacks, this) != 0) {
         impl_->session = nullptr;
         fail("HTTP/2: out of memory");
@@ -229,6 +268,10 @@ Result<void> Http2ResponseReader::start(const Http2Request& request) {
     };
     int rc = nghttp2_submit_settings(impl_->session, NGHTTP2_FLAG_NONE, settings,
                                      sizeof settings / sizeof settings[0]);
+    if (rc == 0) {
+        rc = nghttp2_session_set_local_window_size(impl_->session, NGHTTP2_FLAG_NONE, 0,
+                                                   kHttp2StreamWindow);
+    }
     if (rc != 0) {
         return unexpected(std::string("HTTP/2 settings: ") + nghttp2_strerror(rc));
     }

@@ -71,6 +71,10 @@ public:
     bool response_started() const { return response_started_; }
     // The header block after the head, if any; empty otherwise.
     const HttpHeaders& trailers() const { return trailers_; }
+    // Whether a header block came after the head (it may hold no field).
+    bool trailers_received() const { return trailers_received_; }
+    // Whether the head ended the stream (no body, no trailers: gRPC's "trailers-only").
+    bool head_ended_stream() const { return head_ended_stream_; }
 
     // nghttp2's callbacks; defined in the .cpp.
     struct Callbacks;
@@ -99,6 +103,9 @@ private:
     bool head_complete_ = false;
     bool failed_on_limit_ = false;
     bool ended_ = false;
+    bool trailers_received_ = false;
+    bool head_ended_stream_ = false;
+    std::string connection_error_;  // nghttp2's text for a connection error, if any
 };
 
 }  // namespace sonde::net

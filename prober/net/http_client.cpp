@@ -436,6 +436,8 @@ void HttpExchange::finish(std::optional<HttpError> error) {
     }
     if (h2_ != nullptr) {
         response_.trailers = h2_->trailers();
+        response_.trailers_received = h2_->trailers_received();
+        response_.head_ended_stream = h2_->head_ended_stream();
         h2_->end_session();
         flush_http2();  // the GOAWAY that ends the session politely, if the socket still takes it
     }

@@ -167,7 +167,9 @@ struct HttpClientResponse {
     HttpResponseHead head;  // status 0 until the final response's headers arrived
     std::string body;       // buffered mode only
     std::uint64_t body_bytes = 0;
-    HttpHeaders trailers;  // HTTP/2 only: the header block after the body, if any
+    HttpHeaders trailers;            // HTTP/2 only: the header block after the body, if any
+    bool trailers_received = false;  // HTTP/2: a header block came after the head
+    bool head_ended_stream = false;  // HTTP/2: the head ended the stream (no body, no trailers)
 };
 
 class HttpExchange {

@@ -4,9 +4,10 @@
 // request encoded from the input must decode (as a response message holding only an unknown
 // length-delimited field, it is UNKNOWN).
 //
-// Input: byte 0 picks the content type (bit 0), where grpc-status goes (bit 1), the HTTP status
-// (bits 2-6) and a well-formed OK status (bit 7); the rest is the body, whose first 8 bytes
-// also serve as the grpc-status (without bit 7) and grpc-message values.
+// Input: byte 0 holds flags: bit 0 a gRPC content type, bit 1 grpc-status in the trailers
+// (else in the head), bit 2 HTTP 200 (else 400 + bits 3-6), bit 6 no status block at all,
+// bit 7 a well-formed OK status. The rest is the body, whose first 8 bytes also serve as the
+// grpc-status (without bit 7) and grpc-message values.
 
 #include <cstddef>
 #include <cstdint>
@@ -39,7 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ((flags & 2) != 0 ? trailers : headers).add("grpc-status", (flags & 0x80) != 0 ? "0" : field);
     headers.add("grpc-message", field);
     const int http_status = (flags & 4) != 0 ? 200 : 400 + ((flags >> 3) & 0x0f);
-    const GrpcCallResult call = read_health_check_call(http_status, headers, body, trailers);
+    const sonde::net::HttpHeaders* status_fields = (flags & 0x40) != 0 ? nullptr
+                                                   : (flags & 2) != 0  ? &trailers
+                                                                       : &headers;
+    const GrpcCallResult call = read_health_check_call(http_status, headers, body, status_fields);
     SONDE_FUZZ_CHECK(call.code >= 0);
     SONDE_FUZZ_CHECK(call.serving_status.has_value() == (call.code == kGrpcOk));
     SONDE_FUZZ_CHECK(!grpc_code_name(call.code).empty());

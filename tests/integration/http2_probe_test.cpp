@@ -8,6 +8,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include "tests/support/h2_test_server.hpp"
+#include "tests/support/hostile_tcp_server.hpp"
 #include "tests/support/metric_value.hpp"
 #include "tests/support/nginx_server.hpp"
 #include "tests/support/probe_harness.hpp"
@@ -206,6 +207,31 @@ TEST_CASE("http2: http2_prior_knowledge speaks h2c to plain http:// targets",
     report = h.run("plain", "http://" + server.address() + "/healthz");
     CHECK_FALSE(report.success);
     CHECK(server.requests().size() == 1);
+    REQUIRE(h.close() == 0);
+}
+
+TEST_CASE("http2: an HTTP/1.1 answer to the h2c preface fails at once, not at the deadline",
+          "[integration][http][http2]") {
+    test::ProbeHarness h;
+    h.load(R"yaml(modules:
+  h2c:
+    prober: http
+    timeout: 5s
+    http:
+      preferred_ip_protocol: ip4
+      http2_prior_knowledge: true
+)yaml");
+    {
+        // It answers in HTTP/1.1 and never closes: only the reader can end the probe early.
+        test::HostileOptions options(test::Hostility::EndlessHeaders);
+        options.interval_ms = 50;
+        test::HostileTcpServer server(h.loop(), options);
+        const auto report = h.run("h2c", "http://" + server.address() + "/", 5);
+        INFO(report.detail);
+        CHECK_FALSE(report.success);
+        CHECK(report.failure != modules::FailureKind::Timeout);
+        CHECK(report.detail.find("HTTP/2 frames are invalid") != std::string::npos);
+    }
     REQUIRE(h.close() == 0);
 }
 

@@ -70,7 +70,7 @@ TEST_CASE("grpc health: the call's status comes from trailers, head or HTTP stat
     net::HttpHeaders trailers;
     trailers.add("grpc-status", "0");
     auto call =
-        read_health_check_call(200, grpc_headers(), bytes({0, 0, 0, 0, 2, 0x08, 1}), trailers);
+        read_health_check_call(200, grpc_headers(), bytes({0, 0, 0, 0, 2, 0x08, 1}), &trailers);
     CHECK(call.code == kGrpcOk);
     CHECK(call.serving_status == 1);
 
@@ -78,27 +78,34 @@ TEST_CASE("grpc health: the call's status comes from trailers, head or HTTP stat
     auto head = grpc_headers();
     head.add("grpc-status", "12");
     head.add("grpc-message", "unknown%20service%zz");
-    call = read_health_check_call(200, head, "", {});
+    call = read_health_check_call(200, head, "", &head);
     CHECK(call.code == kGrpcUnimplemented);
     CHECK(call.message == "unknown service%zz");
     CHECK_FALSE(call.serving_status.has_value());
 
-    // No grpc-status anywhere; a malformed one; a body that does not decode.
-    CHECK(read_health_check_call(200, grpc_headers(), "", {}).code == kGrpcInternal);
+    // No trailers at all (INTERNAL); trailers without grpc-status (UNKNOWN, as grpc-go); a
+    // malformed one; a body that does not decode.
+    CHECK(read_health_check_call(200, grpc_headers(), "", nullptr).code == kGrpcInternal);
+    const net::HttpHeaders no_status;
+    CHECK(read_health_check_call(200, grpc_headers(), "", &no_status).code == kGrpcUnknown);
     net::HttpHeaders bad;
     bad.add("grpc-status", "OK");
-    CHECK(read_health_check_call(200, grpc_headers(), "", bad).code == kGrpcInternal);
-    call = read_health_check_call(200, grpc_headers(), bytes({0, 0, 0}), trailers);
+    CHECK(read_health_check_call(200, grpc_headers(), "", &bad).code == kGrpcInternal);
+    call = read_health_check_call(200, grpc_headers(), bytes({0, 0, 0}), &trailers);
     CHECK(call.code == kGrpcInternal);
     CHECK(call.message.find("unmarshal") != std::string::npos);
 
     // Not gRPC at all: the HTTP status maps (404 UNIMPLEMENTED, 503 UNAVAILABLE, else UNKNOWN).
     net::HttpHeaders html;
     html.add("content-type", "text/html");
-    CHECK(read_health_check_call(404, html, "", {}).code == kGrpcUnimplemented);
-    CHECK(read_health_check_call(503, html, "", {}).code == kGrpcUnavailable);
-    CHECK(read_health_check_call(500, html, "", {}).code == kGrpcUnknown);
-    CHECK(read_health_check_call(200, html, "", trailers).code == kGrpcUnknown);
+    CHECK(read_health_check_call(404, html, "", nullptr).code == kGrpcUnimplemented);
+    CHECK(read_health_check_call(503, html, "", nullptr).code == kGrpcUnavailable);
+    CHECK(read_health_check_call(500, html, "", nullptr).code == kGrpcUnknown);
+    CHECK(read_health_check_call(200, html, "", &trailers).code == kGrpcUnknown);
+    // grpc-web is not gRPC.
+    net::HttpHeaders web;
+    web.add("content-type", "application/grpc-web");
+    CHECK(read_health_check_call(200, web, "", &trailers).code == kGrpcUnknown);
     CHECK(grpc_code_name(14) == "UNAVAILABLE");
     CHECK(grpc_code_name(99) == "CODE(99)");
 }
