@@ -28,7 +28,7 @@ HttpHandler echo_handler(std::vector<HttpRequest>& seen) {
 }
 
 std::unique_ptr<HttpServer> start_echo_server(LoopFixture& fx, HttpHandler handler,
-                                         HttpServerLimits limits = {}) {
+                                              HttpServerLimits limits = {}) {
     auto server = std::make_unique<HttpServer>(fx.loop(), std::move(handler), limits);
     auto listening = server->listen("127.0.0.1:0");
     REQUIRE(listening);
