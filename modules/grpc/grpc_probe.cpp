@@ -8,6 +8,8 @@
 #include <prometheus/gauge.h>
 #include <uv.h>
 
+#include "config/ascii.hpp"
+#include "modules/common/base64.hpp"
 #include "modules/common/target_address.hpp"
 #include "modules/common/tls_metrics_format.hpp"
 #include "modules/grpc/grpc_health.hpp"
@@ -59,6 +61,26 @@ std::optional<GrpcTarget> parse_grpc_target(std::string_view target, bool tls) {
         return std::nullopt;
     }
     return out;
+}
+
+// Fields the call itself sets (or HTTP/2 owns): grpc-go's isReservedHeader, and pseudo-fields.
+bool is_reserved_grpc_header(std::string_view key) {
+    return key.empty() || key.front() == ':' || key == "content-type" || key == "user-agent" ||
+           key == "te" || key == "grpc-timeout" || key == "grpc-encoding" ||
+           key == "grpc-message-type" || key == "grpc-message" || key == "grpc-status" ||
+           key == "grpc-status-details-bin";
+}
+
+// Binary metadata ("-bin" keys) travels base64-encoded without padding, as grpc-go sends it.
+std::string grpc_metadata_value(std::string_view key, const std::string& value) {
+    if (key.size() < 4 || key.substr(key.size() - 4) != "-bin") {
+        return value;
+    }
+    std::string encoded = base64_encode(value);
+    while (!encoded.empty() && encoded.back() == '=') {
+        encoded.pop_back();
+    }
+    return encoded;
 }
 
 std::string grpc_authority(const GrpcTarget& target) {
@@ -158,8 +180,12 @@ private:
         request.headers.add("user-agent", "sonde-grpc-health");
         request.headers.add("grpc-timeout", grpc_timeout_value(ctx_.remaining_ms()));
         for (const auto& [name, values] : config_.metadata) {
+            const std::string key = config::ascii_lower(name);
+            if (is_reserved_grpc_header(key)) {
+                continue;  // grpc-go drops these from user metadata too
+            }
             for (const auto& value : values) {
-                request.headers.add(name, value);
+                request.headers.add(key, grpc_metadata_value(key, value));
             }
         }
         request.body = encode_health_check_request(config_.service);

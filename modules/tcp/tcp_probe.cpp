@@ -42,7 +42,8 @@ public:
         auto started = stream_->connect_unix(
             path_, [this](int status, std::uint64_t at) { on_connected(status, at); });
         if (!started) {
-            fail_later(FailureKind::Connect, "Error dialing unix socket", started.error());
+            fail_later(FailureKind::Connect, "Error dialing unix socket",
+                       "dial unix " + path_ + ": connect: " + started.error());
         }
     }
 

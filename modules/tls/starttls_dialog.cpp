@@ -93,6 +93,10 @@ StartTlsDialog::StartTlsDialog(config::StartTls protocol) : name_(config::startt
 
 void StartTlsDialog::on_data(std::string_view data) {
     received_ += data.size();
+    // Lines are taken by moving pos_, and the buffer is compacted once per chunk here: erasing
+    // each line from the front was quadratic in a chunk of many short lines.
+    buffer_.erase(0, pos_);
+    pos_ = 0;
     buffer_.append(data);
 }
 
@@ -113,12 +117,12 @@ bool StartTlsDialog::reject(std::string reason) {
 }
 
 bool StartTlsDialog::take_line(std::string& line) {
-    const std::size_t end = buffer_.find('\n');
+    const std::size_t end = buffer_.find('\n', pos_);
     if (end == std::string::npos) {
         return false;
     }
-    line.assign(buffer_, 0, end);
-    buffer_.erase(0, end + 1);
+    line.assign(buffer_, pos_, end - pos_);
+    pos_ = end + 1;
     if (!line.empty() && line.back() == '\r') {
         line.pop_back();
     }
@@ -127,7 +131,7 @@ bool StartTlsDialog::take_line(std::string& line) {
 
 StartTlsDialog::Action StartTlsDialog::starved() {
     const Step& step = steps_[step_];
-    if (buffer_.size() > kMaxLine) {
+    if (buffer_.size() - pos_ > kMaxLine) {
         return fail("the server's " + std::string(step.what) + " has a line longer than " +
                     std::to_string(kMaxLine) + " bytes");
     }
@@ -188,17 +192,16 @@ StartTlsDialog::Action StartTlsDialog::next() {
                 ++step_;
                 return {Kind::Send, step.text};
             case Op::Upgrade:
-                if (!buffer_.empty()) {
-                    return fail("the server sent " + std::to_string(buffer_.size()) +
+                if (buffer_.size() > pos_) {
+                    return fail("the server sent " + std::to_string(buffer_.size() - pos_) +
                                 " bytes of plaintext after agreeing to TLS");
                 }
                 return {Kind::Upgrade, {}};
             case Op::Byte: {
-                if (buffer_.empty()) {
+                if (buffer_.size() <= pos_) {
                     return starved();
                 }
-                const char answer = buffer_.front();
-                buffer_.erase(0, 1);
+                const char answer = buffer_[pos_++];
                 if (answer == 'S') {
                     ++step_;
                     continue;

@@ -71,6 +71,7 @@ private:
     std::vector<Step> steps_;
     std::size_t step_ = 0;
     std::string buffer_;
+    std::size_t pos_ = 0;  // where the unread part of buffer_ starts
     std::size_t received_ = 0;
     bool ended_ = false;
     std::string end_error_;

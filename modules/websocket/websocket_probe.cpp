@@ -26,6 +26,8 @@
 namespace sonde::modules::websocket {
 namespace {
 
+constexpr std::size_t kMaxUnsentPongBytes = 1024 * 1024;
+
 // The handshake answer is a head only; a server sending more than this before its blank line
 // is not a websocket server. The body of a refusal is not read beyond what arrives with it.
 constexpr std::size_t kMaxHandshakeHeaderBytes = 64 * 1024;
@@ -280,6 +282,13 @@ private:
                     messages_.push_back(std::move((*event)->data));
                     break;
                 case Event::Kind::Ping:
+                    // A server that pings and never reads would grow the pong queue until the
+                    // deadline: past 1 MiB unsent, the probe fails instead.
+                    if (stream_->write_queue_bytes() > kMaxUnsentPongBytes) {
+                        read_error_ = "websocket: the server pings but does not read (over " +
+                                      std::to_string(kMaxUnsentPongBytes) + " bytes unsent)";
+                        return;
+                    }
                     write_frame(Opcode::Pong, (*event)->data);
                     break;
                 case Event::Kind::Pong:

@@ -11,6 +11,8 @@
 namespace sonde::net {
 namespace {
 
+constexpr std::size_t kMaxUnsentHttp2Bytes = 1024 * 1024;
+
 std::string base64(std::string_view data) {
     std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
     const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
@@ -348,6 +350,14 @@ void HttpExchange::on_response_bytes(std::string_view data, std::uint64_t at_ns)
             times_.first_byte_ns = at_ns;
         }
         flush_http2();
+        // What the server's frames make us send (PING and SETTINGS acknowledgements) waits in
+        // the write queue when the server does not read: bounded, not grown to the deadline.
+        if (stream_->write_queue_bytes() > request_.body.size() + kMaxUnsentHttp2Bytes) {
+            finish(HttpError{HttpErrorKind::Protocol,
+                             "the server sends HTTP/2 frames but does not read the answers (over " +
+                                 std::to_string(kMaxUnsentHttp2Bytes) + " bytes unsent)"});
+            return;
+        }
     }
     if (reader_->headers_done() && !head_reported_) {
         head_reported_ = true;

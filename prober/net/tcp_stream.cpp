@@ -1,6 +1,11 @@
 #include "prober/net/tcp_stream.hpp"
 
+#include <cerrno>
 #include <utility>
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "prober/core/uv_error.hpp"
 #include "prober/net/fd_budget.hpp"
@@ -38,19 +43,38 @@ uv_stream_t* TcpStream::stream() const {
 }
 
 Result<void> TcpStream::connect_unix(const std::string& path, ConnectCallback on_connected) {
+    // libuv 1.44 copies the path into sun_path and silently cuts what does not fit, which would
+    // connect to another path; Go refuses such a path with EINVAL.
+    if (path.empty() || path.size() >= sizeof(sockaddr_un{}.sun_path) ||
+        path.find('\0') != std::string::npos) {
+        return unexpected(uv_error_text(UV_EINVAL));
+    }
     int rc = pipe_.init(this, [this](uv_pipe_t* p) { return uv_pipe_init(loop_.raw(), p, 0); });
     if (rc != 0) {
         return unexpected("socket: " + uv_error_text(rc));
     }
-    auto req = std::make_unique<uv_connect_t>();
-    // libuv creates the socket inside uv_pipe_connect and reports every failure, even a
-    // refused socket(2), through the callback on a later iteration.
-    uv_pipe_connect(req.get(), pipe_.get(), path.c_str(), &TcpStream::on_connect);
-    if (FdBudget::admit(pipe_.as_handle()) != 0) {
-        pipe_.reset();  // the pending connect is cancelled; on_connect finds no owner
-        (void)req.release();
-        return unexpected("socket: " + uv_error_text(UV_EMFILE));
+    // The socket is made here, not by uv_pipe_connect (which would connect at once), so that
+    // the descriptor budget refuses it before the server sees a connection: see fd_budget.hpp.
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        const int error = uv_translate_sys_error(errno);
+        pipe_.reset();
+        return unexpected("socket: " + uv_error_text(error));
     }
+    rc = uv_pipe_open(pipe_.get(), fd);
+    if (rc != 0) {
+        ::close(fd);
+        pipe_.reset();
+        return unexpected("socket: " + uv_error_text(rc));
+    }
+    rc = FdBudget::admit(pipe_.as_handle());
+    if (rc != 0) {
+        pipe_.reset();  // closes the descriptor
+        return unexpected("socket: " + uv_error_text(rc));
+    }
+    auto req = std::make_unique<uv_connect_t>();
+    // Every connect failure comes through the callback, on a later iteration.
+    uv_pipe_connect(req.get(), pipe_.get(), path.c_str(), &TcpStream::on_connect);
     (void)req.release();  // freed in on_connect
     on_connected_ = std::move(on_connected);
     return {};

@@ -90,6 +90,8 @@ std::string grpc_modules(const std::string& ca_file = {}) {
       metadata:
         x-team: [payments, sre]
         authorization: [Bearer abc]
+        trace-bin: ["\x01\x02"]
+        content-type: [text/plain]
 )yaml";
     if (!ca_file.empty()) {
         yaml +=
@@ -161,6 +163,9 @@ TEST_CASE("grpc: service and metadata are sent; the answer decides", "[integrati
     }
     CHECK(teams == std::vector<std::string>{"payments", "sre"});
     CHECK(requests[0].find("authorization") == "Bearer abc");
+    // Binary metadata is base64 without padding; a reserved key does not replace the call's.
+    CHECK(requests[0].find("trace-bin") == "AQI");
+    CHECK(requests[0].find("content-type") == "application/grpc");
 
     report = h.run("grpc_down", server.address());
     CHECK_FALSE(report.success);

@@ -146,6 +146,22 @@ TEST_CASE("unix: a path with no socket fails to connect, saying so", "[integrati
     REQUIRE(h.close() == 0);
 }
 
+TEST_CASE("unix: a path too long for sun_path is refused, not cut", "[integration][unix]") {
+    test::TempDir dir;
+    // 108 bytes of path: libuv 1.44 would cut it to 107 and connect to another socket.
+    const std::string path = dir.path() + "/" + std::string(108 - dir.path().size() - 1, 's');
+    REQUIRE(path.size() == 108);
+    UnixBannerServer server(path.substr(0, 107));
+    test::ProbeHarness h;
+    h.load(kUnixModules);
+    const auto report = h.run("unix_banner", path);
+    CHECK_FALSE(report.success);
+    CHECK(report.failure == modules::FailureKind::Connect);
+    CHECK(report.detail == "dial unix " + path + ": connect: EINVAL: invalid argument");
+    CHECK(server.accepted() == 0);
+    REQUIRE(h.close() == 0);
+}
+
 TEST_CASE("unix: a probe destroyed while connecting is clean", "[integration][unix]") {
     test::TempDir dir;
     const std::string path = dir.path() + "/banner.sock";
