@@ -265,8 +265,14 @@ void HttpExchange::on_ready(std::uint64_t at_ns) {
     limits.max_header_bytes = options_.limits.max_header_bytes;
     // Streaming drains the body after every read, so nothing accumulates to cap.
     limits.max_body_bytes = options_.on_body_chunk ? 0 : options_.limits.max_body_bytes;
-    const bool http2 = tls_ ? tls_->session().alpn() == "h2"
-                            : options_.http2 == Http2Mode::Required && !options_.proxy;
+    if (!tls_ && options_.http2 == Http2Mode::Required && options_.proxy) {
+        // An HTTP proxy takes plain requests in HTTP/1.1 absolute-form; h2c cannot go through.
+        finish(HttpError{HttpErrorKind::Proxy,
+                         "HTTP/2 with prior knowledge cannot go through an HTTP proxy"});
+        return;
+    }
+    const bool http2 =
+        tls_ ? tls_->session().alpn() == "h2" : options_.http2 == Http2Mode::Required;
     std::string bytes;
     if (http2) {
         auto reader = std::make_unique<Http2ResponseReader>(limits, head);
