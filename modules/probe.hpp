@@ -98,8 +98,8 @@ public:
 
 using StartProbe = std::unique_ptr<ProbeSession> (*)(ProbeContext& ctx, ProbeDone done);
 
-// The explicit name -> prober table (modules/registry.cpp). Null for a prober kind that sonde
-// does not run yet: such modules load, and their probes fail saying so.
+// The explicit name -> prober table (modules/registry.cpp): every kind has a module (the
+// switch there has no default, so a new kind without one does not compile).
 StartProbe find_prober(config::ProberKind kind);
 
 }  // namespace sonde::modules

@@ -29,7 +29,7 @@ StartProbe find_prober(config::ProberKind kind) {
         case config::ProberKind::Websocket:
             return &websocket::start_websocket_probe;
     }
-    return nullptr;
+    return nullptr;  // not reached: every enumerator returns above
 }
 
 }  // namespace sonde::modules

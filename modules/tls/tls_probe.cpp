@@ -7,6 +7,7 @@
 #include <prometheus/gauge.h>
 #include <uv.h>
 
+#include "modules/common/stream_session.hpp"
 #include "modules/common/target_address.hpp"
 #include "modules/common/tls_metrics.hpp"
 #include "modules/tls/starttls_dialog.hpp"
@@ -25,10 +26,10 @@ double tls_phase_seconds(std::uint64_t from_ns, std::uint64_t to_ns) {
     return to_ns > from_ns ? static_cast<double>(to_ns - from_ns) / 1e9 : 0.0;
 }
 
-class TlsProbeSession final : public ProbeSession {
+class TlsProbeSession final : public StreamSession {
 public:
     TlsProbeSession(ProbeContext& ctx, ProbeDone done)
-        : ctx_(ctx), config_(ctx.module.tls), done_(std::move(done)) {}
+        : StreamSession(ctx, std::move(done)), config_(ctx.module.tls) {}
 
     void start() {
         // Every phase the probe goes through is present from the start, 0 until it is timed.
@@ -223,35 +224,7 @@ private:
         return (address_.is_v6() ? "[" + ip + "]" : ip) + ":" + std::to_string(port_);
     }
 
-    // Failures found inside start() are reported on a later iteration: done never runs
-    // inside start_tls_probe().
-    void fail_later(FailureKind kind, const char* message, std::string reason) {
-        if (message[0] != '\0') {
-            ctx_.log.error(message, {{"err", reason}});
-        }
-        ctx_.loop.post(alive_, [this, kind, reason = std::move(reason)]() mutable {
-            finish(ProbeOutcome::fail(kind, std::move(reason)));
-        });
-    }
-
-    void finish(ProbeOutcome outcome) {
-        if (finished_) {
-            return;
-        }
-        finished_ = true;
-        if (channel_) {
-            channel_->stop();
-        }
-        if (stream_) {
-            stream_->close();
-        }
-        auto done = std::move(done_);
-        done(std::move(outcome));  // last statement: the runner may now delete this session
-    }
-
-    ProbeContext& ctx_;
     const config::TlsProbe& config_;
-    ProbeDone done_;
     std::string host_;
     std::uint16_t port_ = 0;
     std::optional<net::IpAddress> source_;
@@ -262,12 +235,8 @@ private:
     prometheus::Gauge* handshake_phase_ = nullptr;
     std::uint64_t phase_start_ns_ = 0;
     std::unique_ptr<net::ResolveRequest> resolving_;
-    std::unique_ptr<net::TcpStream> stream_;
     std::optional<StartTlsDialog> dialog_;
-    std::unique_ptr<net::TlsChannel> channel_;  // declared after stream_: destroyed first
     bool upgrading_ = false;
-    bool finished_ = false;
-    Alive alive_;
 };
 
 }  // namespace

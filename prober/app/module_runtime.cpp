@@ -91,13 +91,6 @@ Result<std::shared_ptr<const RuntimeConfig>> build_runtime(
     auto runtime = std::make_shared<RuntimeConfig>();
     runtime->warnings = std::move(loader_warnings);
     for (const auto& [name, module] : config->modules) {
-        if (modules::find_prober(module.prober) == nullptr) {
-            runtime->warnings.push_back("module " + name + ": prober " +
-                                        config::prober_name(module.prober) +
-                                        " is not supported by this version of sonde yet; its "
-                                        "probes will fail");
-            continue;
-        }
         if (module.prober == config::ProberKind::Http) {
             // Options that load (the exporter's own blackbox.yml uses them) but that sonde
             // cannot honour yet: said once here, and each probe fails with the reason.

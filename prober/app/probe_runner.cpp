@@ -58,15 +58,6 @@ void ProbeRun::begin() {
         return;
     }
     const auto start_probe = modules::find_prober(module_->prober);
-    if (start_probe == nullptr) {
-        const std::string reason =
-            std::string("prober ") + prober + " is not supported by this version of sonde yet";
-        log_.error("Error starting probe", {{"err", reason}});
-        env_.loop.post(alive_, [this, reason] {
-            finish(modules::ProbeOutcome::fail(modules::FailureKind::Internal, reason));
-        });
-        return;
-    }
 
     const double timeout = std::max(request_.timeout_seconds, 0.0);
     const auto timeout_ns = static_cast<std::uint64_t>(std::llround(timeout * 1e9));

@@ -225,9 +225,10 @@ void HttpExchange::start_tls(std::string leftover) {
         return;
     }
     if (options_.http2 != Http2Mode::Off) {
-        const std::vector<std::string> offer = options_.http2 == Http2Mode::Required
-                                                   ? std::vector<std::string>{"h2"}
-                                                   : std::vector<std::string>{"h2", "http/1.1"};
+        // Built once: this runs for every https probe.
+        static const std::vector<std::string> kH2Only{"h2"};
+        static const std::vector<std::string> kH2OrHttp11{"h2", "http/1.1"};
+        const auto& offer = options_.http2 == Http2Mode::Required ? kH2Only : kH2OrHttp11;
         if (auto offered = session->offer_alpn(offer); !offered) {
             finish(HttpError{HttpErrorKind::Tls, offered.error()});
             return;
